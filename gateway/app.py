@@ -1,0 +1,73 @@
+"""create_app(settings): wires the catalogue, providers, upstream clients and routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException
+from starlette.routing import Route
+
+from gateway.api import errors, health, openai
+from gateway.catalogue import load_catalogue
+from gateway.context import GatewayContext
+from gateway.errors import GatewayError
+from gateway.providers.anthropic import AnthropicProvider
+from gateway.providers.http import UpstreamClients
+from gateway.providers.openai_compat import OpenAICompatProvider
+from gateway.providers.simulated import SimulatedProvider
+from gateway.records import Recorder
+from gateway.settings import Settings
+
+log = logging.getLogger("gateway")
+
+
+def build_context(settings: Settings, recorders: Sequence[Recorder] = ()) -> GatewayContext:
+    """Load the catalogue and construct providers (no I/O beyond reading the policies)."""
+    catalogue = load_catalogue(settings.policies_dir, settings.baseline_model)
+    if settings.simulate:
+        catalogue = catalogue.simulated()
+    clients = UpstreamClients(settings.connect_timeout_s, settings.read_timeout_s, settings.total_timeout_s)
+    providers = {
+        "openai_compat": OpenAICompatProvider(clients, settings),
+        "anthropic": AnthropicProvider(clients, settings),
+        "simulated": SimulatedProvider(),
+    }
+    return GatewayContext(settings, catalogue, providers, clients, list(recorders))
+
+
+def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] = ()) -> FastAPI:
+    """The gateway ASGI application."""
+    settings = settings or Settings.from_env()
+    ctx = build_context(settings, recorders)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await ctx.clients.close()
+
+    # The hot endpoints are plain Starlette routes: FastAPI's dependency and validation layer
+    # would parse the body a second time for nothing.
+    routes = [
+        Route("/v1/chat/completions", openai.chat_completions, methods=["POST"]),
+        Route("/chat/completions", openai.chat_completions, methods=["POST"]),
+        Route("/v1/models", openai.list_models, methods=["GET"]),
+        Route("/v1/models/{model:path}", openai.get_model, methods=["GET"]),
+        Route("/health", health.health, methods=["GET"]),
+        Route("/ready", health.ready, methods=["GET"]),
+    ]
+    app = FastAPI(title="LLM routing gateway", lifespan=lifespan, routes=routes, docs_url=None, redoc_url=None)
+    app.state.ctx = ctx
+    app.add_exception_handler(GatewayError, errors.gateway_error)
+    app.add_exception_handler(HTTPException, errors.http_error)
+    app.add_exception_handler(Exception, errors.unexpected_error)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` and multi-worker serving."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,79 @@
+"""The `gateway` command: serve, and the operator tools added by later modules."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+
+import typer
+
+from gateway.catalogue import CatalogueError, load_catalogue
+from gateway.settings import Settings
+
+app = typer.Typer(help="Cost-aware routing gateway for LLM traffic (a drop-in OpenAI base URL).",
+                  no_args_is_help=True, add_completion=False)
+log = logging.getLogger("gateway")
+
+
+@app.callback()
+def _root() -> None:
+    """Cost-aware routing gateway for LLM traffic (a drop-in OpenAI base URL)."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding to `host` keeps the gateway reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, settings: Settings) -> str | None:
+    """Why the gateway must not start on `host` with these settings, or None when it may."""
+    if settings.master_key is None and not is_loopback(host):
+        return (f"refusing to listen on {host} without a key: set GATEWAY_MASTER_KEY, "
+                "or bind to 127.0.0.1 for unauthenticated local use")
+    return None
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(8080, help="Port to listen on."),
+    workers: int = typer.Option(1, help="Worker processes."),
+    simulate: bool = typer.Option(False, help="Serve every deployment from the offline simulated upstream."),
+) -> None:
+    """Run the gateway."""
+    import uvicorn
+
+    if simulate:
+        os.environ["GATEWAY_SIMULATE"] = "1"
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    problem = check_bind(host, settings)
+    if problem:
+        typer.echo(f"gateway: {problem}", err=True)
+        raise typer.Exit(2)
+    try:
+        load_catalogue(settings.policies_dir)
+    except CatalogueError as exc:
+        typer.echo(f"gateway: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if settings.master_key is None:
+        log.warning("no GATEWAY_MASTER_KEY set: accepting unauthenticated requests on %s (loopback only)", host)
+    if settings.simulate:
+        log.warning("GATEWAY_SIMULATE is on: every deployment is served by the offline simulated upstream")
+    uvicorn.run("gateway.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level=settings.log_level, access_log=False, http="httptools", loop="uvloop")
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

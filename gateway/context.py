@@ -1,0 +1,23 @@
+"""The per-app runtime context, kept on `app.state.ctx`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from gateway.catalogue import Catalogue
+from gateway.providers.base import Provider
+from gateway.providers.http import UpstreamClients
+from gateway.records import Recorder
+from gateway.settings import Settings
+
+
+@dataclass(slots=True)
+class GatewayContext:
+    """Everything a request handler needs, built once by `create_app`."""
+
+    settings: Settings
+    catalogue: Catalogue
+    providers: Mapping[str, Provider]
+    clients: UpstreamClients
+    recorders: list[Recorder] = field(default_factory=list)

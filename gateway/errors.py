@@ -1,0 +1,94 @@
+"""Gateway exception types; each maps once to an OpenAI-shaped error body."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import orjson
+
+
+class GatewayError(Exception):
+    """Base class: an error the client should see as an OpenAI-shaped JSON body."""
+
+    status_code: int = 500
+    error_type: str = "server_error"
+    default_code: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code if code is not None else self.default_code
+        self.headers = dict(headers or {})
+
+    def body(self) -> dict:
+        """The OpenAI error object for this exception."""
+        return {"error": {"message": self.message, "type": self.error_type, "param": self.param, "code": self.code}}
+
+    def to_json(self) -> bytes:
+        """Serialised error body."""
+        return orjson.dumps(self.body())
+
+
+class InvalidRequest(GatewayError):
+    status_code = 400
+    error_type = "invalid_request_error"
+
+
+class AuthenticationFailed(GatewayError):
+    status_code = 401
+    error_type = "invalid_request_error"
+    default_code = "invalid_api_key"
+
+
+class PermissionDenied(GatewayError):
+    status_code = 403
+    error_type = "permission_error"
+    default_code = "permission_denied"
+
+
+class NotFound(GatewayError):
+    status_code = 404
+    error_type = "invalid_request_error"
+    default_code = "not_found"
+
+
+class ModelNotFound(NotFound):
+    default_code = "model_not_found"
+
+
+class PayloadTooLarge(GatewayError):
+    status_code = 413
+    error_type = "invalid_request_error"
+    default_code = "request_too_large"
+
+
+class RateLimited(GatewayError):
+    status_code = 429
+    error_type = "rate_limit_error"
+    default_code = "rate_limit_exceeded"
+
+
+class UpstreamError(GatewayError):
+    status_code = 502
+    error_type = "api_error"
+    default_code = "upstream_error"
+
+
+class NoDeploymentAvailable(GatewayError):
+    status_code = 503
+    error_type = "api_error"
+    default_code = "no_deployment_available"
+
+
+class UpstreamTimeout(GatewayError):
+    status_code = 504
+    error_type = "api_error"
+    default_code = "upstream_timeout"

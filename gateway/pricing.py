@@ -1,0 +1,258 @@
+"""Price catalogue entries and the cost of a `Usage`; pure, no I/O.
+
+Prices are per 1M tokens. A deployment carries a list of entries, each with an effective
+time: a price change is a new entry, never an edit, so old ledger rows stay explainable.
+An entry may carry context-length tiers (higher rates above N prompt tokens) and an off-peak
+multiplier applied outside its UTC peak windows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from gateway.usage import Usage
+
+PER_TOKEN = Decimal(1) / Decimal(1_000_000)
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """USD per 1M tokens for each usage bucket."""
+
+    input: Decimal
+    cached_input: Decimal
+    cache_write: Decimal
+    cache_write_1h: Decimal
+    output: Decimal
+
+    def scaled(self, factor: Decimal) -> Rates:
+        """These rates multiplied by `factor` (off-peak discounts)."""
+        return Rates(*(getattr(self, name) * factor for name in self.__slots__))
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """A recurring UTC window: weekdays (0 = Monday) and [start, end) minutes of the day."""
+
+    days: frozenset[int]
+    start_minute: int
+    end_minute: int
+
+    def contains(self, at: datetime) -> bool:
+        """Whether `at` (UTC) falls in this window."""
+        minute = at.hour * 60 + at.minute
+        return at.weekday() in self.days and self.start_minute <= minute < self.end_minute
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    """Rates that replace the base rates when the prompt exceeds a token count."""
+
+    above_prompt_tokens: int
+    rates: Rates
+
+
+@dataclass(frozen=True, slots=True)
+class PriceEntry:
+    """One dated price of a deployment, with its provenance."""
+
+    effective: datetime
+    rates: Rates
+    source: str
+    tiers: tuple[Tier, ...] = ()
+    peak_windows: tuple[TimeWindow, ...] = ()
+    off_peak_multiplier: Decimal | None = None
+
+    def rates_for(self, at: datetime, prompt_tokens: int) -> Rates:
+        """The rates that apply at `at` for a prompt of `prompt_tokens` tokens."""
+        rates = self.rates
+        for tier in self.tiers:  # tiers are sorted ascending; the highest one exceeded wins
+            if prompt_tokens > tier.above_prompt_tokens:
+                rates = tier.rates
+        if self.off_peak_multiplier is not None and not any(w.contains(at) for w in self.peak_windows):
+            rates = rates.scaled(self.off_peak_multiplier)
+        return rates
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """What a request cost and what the same usage would have cost on the baseline model."""
+
+    usd: Decimal
+    baseline_usd: Decimal
+
+    @property
+    def saved_usd(self) -> Decimal:
+        """Baseline minus actual (negative when the route cost more than the baseline)."""
+        return self.baseline_usd - self.usd
+
+
+def entry_at(entries: Sequence[PriceEntry], at: datetime) -> PriceEntry:
+    """The entry in force at `at`: the latest effective one; the earliest if `at` predates all."""
+    chosen = entries[0]
+    for entry in entries:
+        if entry.effective <= at:
+            chosen = entry
+    return chosen
+
+
+def cost_of(usage: Usage, entries: Sequence[PriceEntry], at: datetime) -> Decimal:
+    """USD cost of `usage` under the price entries of one deployment at time `at`."""
+    rates = entry_at(entries, at).rates_for(at, usage.prompt_tokens)
+    write_1h = min(usage.cache_write_1h, usage.cache_write)
+    total = (
+        usage.input * rates.input
+        + usage.cached_input * rates.cached_input
+        + (usage.cache_write - write_1h) * rates.cache_write
+        + write_1h * rates.cache_write_1h
+        + usage.output * rates.output
+    )
+    return total * PER_TOKEN
+
+
+def cost(usage: Usage, deployment: Any, at: datetime | None = None) -> Decimal:
+    """USD cost of `usage` on `deployment` (anything with a `prices` sequence) at `at` (now)."""
+    return cost_of(usage, deployment.prices, at or datetime.now(UTC))
+
+
+def request_cost(usage: Usage, deployment: Any, baseline: Any, at: datetime | None = None) -> Cost:
+    """Actual cost plus the counterfactual cost of the same usage on the baseline deployment."""
+    at = at or datetime.now(UTC)
+    return Cost(cost_of(usage, deployment.prices, at), cost_of(usage, baseline.prices, at))
+
+
+# ---- parsing catalogue entries -------------------------------------------------------------
+
+
+def _decimal(raw: Mapping[str, Any], key: str, where: str) -> Decimal | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{where}.{key}: expected a number of USD per 1M tokens, got {value!r}")
+    number = Decimal(str(value))
+    if number < 0:
+        raise ValueError(f"{where}.{key}: a price cannot be negative ({value})")
+    return number
+
+
+def parse_rates(raw: Mapping[str, Any], where: str, inherit: Rates | None = None) -> Rates:
+    """Rates from a YAML mapping; missing cache prices are derived conservatively.
+
+    A missing cached-input price is taken as the full input price (no discount assumed, so
+    savings are never overstated); missing cache-write prices follow the common 1.25x
+    (5-minute) and 2x (1-hour) of input.
+    """
+    values = {name: _decimal(raw, name, where) for name in Rates.__slots__}
+    base = values["input"] if values["input"] is not None else (inherit.input if inherit else None)
+    output = values["output"] if values["output"] is not None else (inherit.output if inherit else None)
+    if base is None or output is None:
+        raise ValueError(f"{where}: 'input' and 'output' prices are required")
+    cached = values["cached_input"]
+    if cached is None:
+        cached = inherit.cached_input if inherit else base
+    return Rates(
+        input=base,
+        cached_input=cached,
+        cache_write=values["cache_write"] if values["cache_write"] is not None else base * Decimal("1.25"),
+        cache_write_1h=values["cache_write_1h"] if values["cache_write_1h"] is not None else base * 2,
+        output=output,
+    )
+
+
+def _parse_days(spec: Any, where: str) -> frozenset[int]:
+    text = str(spec).strip().lower()
+    if text in {"all", "daily", "every day"}:
+        return frozenset(range(7))
+    if text == "weekdays":
+        return frozenset(range(5))
+    if "-" in text:
+        first, last = (part.strip()[:3] for part in text.split("-", 1))
+        if first in _DAY_NAMES and last in _DAY_NAMES:
+            return frozenset(range(_DAY_NAMES.index(first), _DAY_NAMES.index(last) + 1))
+    days = {part.strip()[:3] for part in text.split(",")}
+    if days <= set(_DAY_NAMES):
+        return frozenset(_DAY_NAMES.index(day) for day in days)
+    raise ValueError(f"{where}.days: cannot read {spec!r} (use e.g. 'mon-fri', 'sat,sun', 'all')")
+
+
+def _parse_minute(text: str, where: str) -> int:
+    try:
+        hours, minutes = text.strip().split(":")
+        value = int(hours) * 60 + int(minutes)
+    except ValueError:
+        raise ValueError(f"{where}.hours: expected 'HH:MM-HH:MM', got {text!r}") from None
+    if not 0 <= value <= 24 * 60:
+        raise ValueError(f"{where}.hours: {text!r} is not a time of day")
+    return value
+
+
+def _parse_window(raw: Mapping[str, Any], where: str) -> TimeWindow:
+    hours = str(raw.get("hours", ""))
+    if "-" not in hours:
+        raise ValueError(f"{where}.hours: expected 'HH:MM-HH:MM', got {hours!r}")
+    start, end = hours.split("-", 1)
+    return TimeWindow(_parse_days(raw.get("days", "all"), where), _parse_minute(start, where), _parse_minute(end, where))
+
+
+def _parse_effective(value: Any, where: str) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"{where}.effective: expected a date like 2026-08-16, got {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_price_entry(raw: Mapping[str, Any], where: str) -> PriceEntry:
+    """One price entry from its YAML mapping; `where` names it in error messages."""
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where}: expected a mapping with effective/input/output/source")
+    if "effective" not in raw:
+        raise ValueError(f"{where}: 'effective' (the date the price took effect) is required")
+    if not raw.get("source"):
+        raise ValueError(f"{where}: 'source' (where the price comes from) is required")
+    rates = parse_rates(raw, where)
+    tiers = tuple(
+        sorted(
+            (
+                Tier(int(tier["above_prompt_tokens"]), parse_rates(tier, f"{where}.tiers[{i}]", inherit=rates))
+                for i, tier in enumerate(raw.get("tiers") or ())
+            ),
+            key=lambda tier: tier.above_prompt_tokens,
+        )
+    )
+    off_peak = raw.get("off_peak")
+    windows: tuple[TimeWindow, ...] = ()
+    multiplier = None
+    if off_peak:
+        multiplier = _decimal(off_peak, "multiplier", f"{where}.off_peak")
+        if multiplier is None:
+            raise ValueError(f"{where}.off_peak.multiplier is required")
+        windows = tuple(
+            _parse_window(w, f"{where}.off_peak.peak_utc[{i}]") for i, w in enumerate(off_peak.get("peak_utc") or ())
+        )
+    return PriceEntry(
+        effective=_parse_effective(raw["effective"], where),
+        rates=rates,
+        source=str(raw["source"]),
+        tiers=tiers,
+        peak_windows=windows,
+        off_peak_multiplier=multiplier,
+    )
+
+
+def parse_price_entries(raw: Iterable[Mapping[str, Any]], where: str) -> tuple[PriceEntry, ...]:
+    """All entries of a deployment, sorted by effective time."""
+    entries = tuple(parse_price_entry(item, f"{where}[{i}]") for i, item in enumerate(raw or ()))
+    if not entries:
+        raise ValueError(f"{where}: at least one price entry is required")
+    return tuple(sorted(entries, key=lambda entry: entry.effective))

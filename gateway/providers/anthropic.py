@@ -1,0 +1,83 @@
+"""Anthropic's native Messages API, spoken to the gateway in OpenAI shapes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import orjson
+
+from gateway.catalogue import Deployment
+from gateway.errors import UpstreamError
+from gateway.providers.anthropic_translate import (
+    StreamTranslator,
+    from_messages_response,
+    to_messages_request,
+)
+from gateway.providers.base import Completion
+from gateway.providers.http import UpstreamClients, post, read_json, sse_events
+from gateway.settings import Settings
+from gateway.usage import Usage
+
+ANTHROPIC_VERSION = "2023-06-01"
+
+
+class AnthropicChunkStream:
+    """OpenAI chunks translated from an Anthropic event stream."""
+
+    def __init__(self, response: aiohttp.ClientResponse, deployment: Deployment) -> None:
+        self._deployment = deployment
+        self._events = sse_events(response, deployment)
+        self._translator = StreamTranslator()
+
+    @property
+    def usage(self) -> Usage | None:
+        """Cumulative usage reported so far (message_start, then each message_delta)."""
+        return self._translator.usage
+
+    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        async for event, data in self._events:
+            try:
+                payload = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                raise UpstreamError(f"upstream {self._deployment.name} sent a stream event that is not JSON.") from None
+            for chunk in self._translator.handle(event, payload):
+                yield chunk
+            if self._translator.finished:
+                break
+
+    async def aclose(self) -> None:
+        """Stop reading; drops the connection if the stream did not finish."""
+        await self._events.aclose()
+
+
+class AnthropicProvider:
+    """Translates OpenAI requests to Messages requests and the answers back."""
+
+    def __init__(self, clients: UpstreamClients, settings: Settings) -> None:
+        self._clients = clients
+        self._settings = settings
+
+    def _request(self, deployment: Deployment) -> tuple[str, dict[str, str], str | None]:
+        secret = self._settings.secret(deployment.api_key_env)
+        headers = {"content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION}
+        if secret:
+            headers["x-api-key"] = secret
+        return f"{deployment.base_url}/v1/messages", headers, secret
+
+    async def complete(self, deployment: Deployment, body: dict[str, Any]) -> Completion:
+        """Send a non-streaming Messages request."""
+        url, headers, secret = self._request(deployment)
+        request = to_messages_request(body, deployment.upstream_model)
+        response = await post(self._clients.session(deployment.base_url), url, request, headers, deployment, secret)
+        answer, usage = from_messages_response(await read_json(response, deployment))
+        return Completion(answer, usage)
+
+    async def open_stream(self, deployment: Deployment, body: dict[str, Any]) -> AnthropicChunkStream:
+        """Start a streaming Messages request."""
+        url, headers, secret = self._request(deployment)
+        headers["accept"] = "text/event-stream"
+        request = to_messages_request(body, deployment.upstream_model)
+        response = await post(self._clients.session(deployment.base_url), url, request, headers, deployment, secret)
+        return AnthropicChunkStream(response, deployment)

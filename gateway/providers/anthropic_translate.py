@@ -1,0 +1,288 @@
+"""Pure translation between OpenAI chat completions and Anthropic's Messages API.
+
+Fields with no Messages equivalent (logprobs, seed, presence/frequency penalties, …) are
+dropped; `n` > 1 is refused because Messages returns one answer per call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from gateway.errors import InvalidRequest, UpstreamError
+from gateway.usage import Usage, from_anthropic, merge_anthropic
+
+DEFAULT_MAX_TOKENS = 8192
+JSON_OBJECT_INSTRUCTION = "Respond with one valid JSON object and nothing else."
+
+STOP_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+
+
+def _text_of(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content if isinstance(part, Mapping) and part.get("type") == "text")
+
+
+def _image_block(part: Mapping[str, Any]) -> dict[str, Any]:
+    image = part.get("image_url") or {}
+    url = image.get("url", "") if isinstance(image, Mapping) else str(image)
+    if url.startswith("data:") and ";base64," in url:
+        header, data = url[5:].split(";base64,", 1)
+        return {"type": "image", "source": {"type": "base64", "media_type": header, "data": data}}
+    return {"type": "image", "source": {"type": "url", "url": url}}
+
+
+def _content_blocks(content: Any) -> list[dict[str, Any]]:
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    blocks: list[dict[str, Any]] = []
+    for part in content:
+        if not isinstance(part, Mapping):
+            continue
+        kind = part.get("type")
+        if kind == "text":
+            block: dict[str, Any] = {"type": "text", "text": part.get("text", "")}
+            if "cache_control" in part:  # clients that mark cache breakpoints keep them
+                block["cache_control"] = part["cache_control"]
+            blocks.append(block)
+        elif kind == "image_url":
+            blocks.append(_image_block(part))
+    return blocks
+
+
+def _tool_use_blocks(tool_calls: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    blocks = []
+    for call in tool_calls:
+        function = call.get("function") or {}
+        arguments = function.get("arguments") or "{}"
+        try:
+            parsed = orjson.loads(arguments) if isinstance(arguments, str) else arguments
+        except orjson.JSONDecodeError:
+            raise InvalidRequest(
+                f"assistant tool call {call.get('id')!r} has arguments that are not valid JSON",
+                param="messages",
+            ) from None
+        blocks.append({"type": "tool_use", "id": call.get("id"), "name": function.get("name"), "input": parsed})
+    return blocks
+
+
+def _append(messages: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
+    # Messages requires alternating roles: consecutive same-role turns (e.g. several tool
+    # results, or tool results followed by a user note) merge into one turn.
+    if not blocks:
+        return
+    if messages and messages[-1]["role"] == role:
+        messages[-1]["content"].extend(blocks)
+    else:
+        messages.append({"role": role, "content": blocks})
+
+
+def _translate_messages(openai_messages: list[Mapping[str, Any]]) -> tuple[list[dict], list[dict]]:
+    system: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
+    for message in openai_messages:
+        role = message.get("role")
+        content = message.get("content")
+        if role in ("system", "developer"):
+            system.extend(_content_blocks(content))
+        elif role == "user":
+            _append(messages, "user", _content_blocks(content))
+        elif role == "assistant":
+            blocks = _content_blocks(content) + _tool_use_blocks(message.get("tool_calls") or [])
+            _append(messages, "assistant", blocks)
+        elif role == "tool":
+            result = {"type": "tool_result", "tool_use_id": message.get("tool_call_id"), "content": _text_of(content)}
+            _append(messages, "user", [result])
+        else:
+            raise InvalidRequest(f"messages with role {role!r} cannot be sent to an Anthropic deployment",
+                                 param="messages")
+    return system, messages
+
+
+def _tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
+    translated: dict[str, Any] | None
+    if choice is None:
+        translated = None
+    elif choice == "none":
+        translated = {"type": "none"}
+    elif choice == "auto":
+        translated = {"type": "auto"}
+    elif choice == "required":
+        translated = {"type": "any"}
+    elif isinstance(choice, Mapping):
+        translated = {"type": "tool", "name": (choice.get("function") or {}).get("name")}
+    else:
+        raise InvalidRequest(f"tool_choice {choice!r} is not understood", param="tool_choice")
+    if parallel is False:
+        translated = translated or {"type": "auto"}
+        if translated["type"] != "none":
+            translated["disable_parallel_tool_use"] = True
+    return translated
+
+
+def to_messages_request(body: Mapping[str, Any], upstream_model: str) -> dict[str, Any]:
+    """An Anthropic Messages request equivalent to an OpenAI chat-completions request."""
+    if (body.get("n") or 1) > 1:
+        raise InvalidRequest("n > 1 is not supported by Anthropic deployments; send n=1", param="n")
+    system, messages = _translate_messages(body.get("messages") or [])
+    request: dict[str, Any] = {
+        "model": upstream_model,
+        "messages": messages,
+        "max_tokens": body.get("max_completion_tokens") or body.get("max_tokens") or DEFAULT_MAX_TOKENS,
+    }
+    response_format = body.get("response_format") or {}
+    if response_format.get("type") == "json_object":
+        system.append({"type": "text", "text": JSON_OBJECT_INSTRUCTION})
+    elif response_format.get("type") == "json_schema":
+        schema = (response_format.get("json_schema") or {}).get("schema") or {}
+        request["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+    if system:
+        plain = all(set(block) == {"type", "text"} for block in system)
+        request["system"] = "\n\n".join(block["text"] for block in system) if plain else system
+    if body.get("temperature") is not None:
+        request["temperature"] = min(float(body["temperature"]), 1.0)  # Messages accepts 0..1
+    if body.get("top_p") is not None:
+        request["top_p"] = body["top_p"]
+    stop = body.get("stop")
+    if stop:
+        request["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+    if body.get("tools"):
+        request["tools"] = [
+            {
+                "name": tool["function"]["name"],
+                "description": tool["function"].get("description", ""),
+                "input_schema": tool["function"].get("parameters") or {"type": "object", "properties": {}},
+            }
+            for tool in body["tools"]
+        ]
+    choice = _tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
+    if choice and body.get("tools"):
+        request["tool_choice"] = choice
+    if body.get("user"):
+        request["metadata"] = {"user_id": str(body["user"])}
+    if body.get("stream"):
+        request["stream"] = True
+    return request
+
+
+def _tool_call(block: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": block.get("id"),
+        "type": "function",
+        "function": {"name": block.get("name"), "arguments": orjson.dumps(block.get("input") or {}).decode()},
+    }
+
+
+def from_messages_response(response: Mapping[str, Any]) -> tuple[dict[str, Any], Usage]:
+    """An OpenAI chat.completion (and normalised usage) from an Anthropic Messages response."""
+    blocks = response.get("content") or []
+    text = "".join(block.get("text", "") for block in blocks if block.get("type") == "text")
+    tool_calls = [_tool_call(block) for block in blocks if block.get("type") == "tool_use"]
+    usage = from_anthropic(response.get("usage"))
+    message: dict[str, Any] = {"role": "assistant", "content": text or (None if tool_calls else "")}
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    body = {
+        "id": f"chatcmpl-{response.get('id', '')}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": response.get("model", ""),
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": STOP_REASONS.get(response.get("stop_reason") or "end_turn", "stop"),
+                "logprobs": None,
+            }
+        ],
+        "usage": usage.to_openai(),
+    }
+    return body, usage
+
+
+class StreamTranslator:
+    """Turns Anthropic stream events into OpenAI chunks, tracking cumulative usage."""
+
+    def __init__(self) -> None:
+        self._id = "chatcmpl-"
+        self._model = ""
+        self._created = int(time.time())
+        self._tool_index_of_block: dict[int, int] = {}
+        self._raw_usage: dict[str, Any] = {}
+        self.finished = False
+
+    @property
+    def usage(self) -> Usage | None:
+        """Usage so far: the last cumulative values reported, never a sum of deltas."""
+        return from_anthropic(self._raw_usage) if self._raw_usage else None
+
+    def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        return {
+            "id": self._id,
+            "object": "chat.completion.chunk",
+            "created": self._created,
+            "model": self._model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}],
+        }
+
+    def handle(self, event: str, data: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The OpenAI chunks for one Anthropic event (often none)."""
+        kind = data.get("type", event)
+        if kind == "message_start":
+            message = data.get("message") or {}
+            self._id = f"chatcmpl-{message.get('id', '')}"
+            self._model = message.get("model", "")
+            self._raw_usage = merge_anthropic(self._raw_usage, message.get("usage"))
+            return [self._chunk({"role": "assistant", "content": ""})]
+        if kind == "content_block_start":
+            block = data.get("content_block") or {}
+            if block.get("type") == "tool_use":
+                tool_index = len(self._tool_index_of_block)
+                self._tool_index_of_block[data.get("index", 0)] = tool_index
+                call = {"index": tool_index, "id": block.get("id"), "type": "function",
+                        "function": {"name": block.get("name"), "arguments": ""}}
+                return [self._chunk({"tool_calls": [call]})]
+            if block.get("type") == "text" and block.get("text"):
+                return [self._chunk({"content": block["text"]})]
+            return []
+        if kind == "content_block_delta":
+            delta = data.get("delta") or {}
+            if delta.get("type") == "text_delta" and delta.get("text"):
+                return [self._chunk({"content": delta["text"]})]
+            if delta.get("type") == "input_json_delta" and delta.get("partial_json"):
+                tool_index = self._tool_index_of_block.get(data.get("index", 0), 0)
+                call = {"index": tool_index, "function": {"arguments": delta["partial_json"]}}
+                return [self._chunk({"tool_calls": [call]})]
+            return []
+        if kind == "message_delta":
+            self._raw_usage = merge_anthropic(self._raw_usage, data.get("usage"))
+            stop_reason = (data.get("delta") or {}).get("stop_reason")
+            if stop_reason:
+                return [self._chunk({}, STOP_REASONS.get(stop_reason, "stop"))]
+            return []
+        if kind == "message_stop":
+            self.finished = True
+            chunk = self._chunk({})
+            chunk["choices"] = []
+            chunk["usage"] = (self.usage or Usage()).to_openai()
+            return [chunk]
+        if kind == "error":
+            error = data.get("error") or {}
+            raise UpstreamError(f"Anthropic stream error: {error.get('type', 'error')}: {error.get('message', '')}")
+        return []  # ping, content_block_stop, thinking deltas: nothing for the client

@@ -1,0 +1,43 @@
+"""The provider interface: every upstream kind speaks OpenAI chat-completion shapes to the gateway."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from gateway.catalogue import Deployment
+from gateway.usage import Usage
+
+
+@dataclass(slots=True)
+class Completion:
+    """A finished non-streaming answer in OpenAI `chat.completion` shape, with normalised usage."""
+
+    body: dict[str, Any]
+    usage: Usage
+
+
+class ChunkStream(Protocol):
+    """An open upstream stream yielding OpenAI `chat.completion.chunk` dicts.
+
+    `usage` is the normalised usage once the upstream has reported it (None until then).
+    """
+
+    usage: Usage | None
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Provider(Protocol):
+    """One upstream kind (OpenAI-compatible, Anthropic, simulated)."""
+
+    async def complete(self, deployment: Deployment, body: dict[str, Any]) -> Completion:
+        """Send a non-streaming request; `body` is the client's request with the upstream model id."""
+        ...
+
+    async def open_stream(self, deployment: Deployment, body: dict[str, Any]) -> ChunkStream:
+        """Start a streaming request; raises a GatewayError before any chunk if the upstream refuses."""
+        ...

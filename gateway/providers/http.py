@@ -1,0 +1,164 @@
+"""Pooled upstream HTTP clients (aiohttp, measured fastest) and upstream error mapping."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import aiohttp
+import orjson
+
+from gateway.catalogue import Deployment
+from gateway.errors import (
+    GatewayError,
+    InvalidRequest,
+    PayloadTooLarge,
+    RateLimited,
+    UpstreamError,
+    UpstreamTimeout,
+)
+
+
+class UpstreamClients:
+    """One pooled aiohttp session per upstream origin, with connect/read/total timeouts."""
+
+    def __init__(self, connect_s: float, read_s: float, total_s: float, max_connections: int = 512) -> None:
+        self._timeout = aiohttp.ClientTimeout(total=total_s, sock_connect=connect_s, sock_read=read_s)
+        self._max_connections = max_connections
+        self._sessions: dict[str, aiohttp.ClientSession] = {}
+
+    def session(self, base_url: str) -> aiohttp.ClientSession:
+        """The session for `base_url`'s origin, created on first use (inside the running loop)."""
+        origin = "/".join(base_url.split("/", 3)[:3])
+        session = self._sessions.get(origin)
+        if session is None or session.closed:
+            connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0, keepalive_timeout=30)
+            session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self._timeout,
+                json_serialize=lambda obj: orjson.dumps(obj).decode(),
+                read_bufsize=1 << 20,
+                auto_decompress=True,
+            )
+            self._sessions[origin] = session
+        return session
+
+    async def close(self) -> None:
+        """Close every pooled session."""
+        sessions, self._sessions = list(self._sessions.values()), {}
+        await asyncio.gather(*(session.close() for session in sessions), return_exceptions=True)
+
+
+def _scrub(text: str, secret: str | None) -> str:
+    return text.replace(secret, "[redacted]") if secret else text
+
+
+def _upstream_message(payload: bytes) -> str:
+    try:
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return payload[:300].decode("utf-8", "replace").strip()
+    if isinstance(body, Mapping):
+        error = body.get("error", body)
+        if isinstance(error, Mapping):
+            return str(error.get("message") or error.get("type") or "")[:1000]
+        return str(error)[:1000]
+    return str(body)[:300]
+
+
+def error_for_status(status: int, payload: bytes, headers: Mapping[str, str], deployment: Deployment,
+                     secret: str | None) -> GatewayError:
+    """Map an upstream HTTP error to the gateway error the client should see."""
+    detail = _scrub(_upstream_message(payload), secret)
+    where = f"upstream {deployment.name}"
+    if status == 429:
+        retry_after = headers.get("retry-after")
+        return RateLimited(
+            f"{where} is rate limiting requests; retry later. ({detail})",
+            headers={"retry-after": retry_after} if retry_after else None,
+        )
+    if status in (401, 403):
+        key = deployment.api_key_env or "its API key"
+        return UpstreamError(f"{where} rejected the gateway's credentials (HTTP {status}); check {key}.",
+                             code="upstream_auth_failed")
+    if status == 413:
+        return PayloadTooLarge(f"{where} refused the request as too large: {detail}")
+    if status in (408, 504):
+        return UpstreamTimeout(f"{where} timed out (HTTP {status}).")
+    if 400 <= status < 500 and status != 404:
+        return InvalidRequest(f"{where} rejected the request: {detail}", code="upstream_invalid_request")
+    return UpstreamError(f"{where} failed with HTTP {status}: {detail}")
+
+
+def connection_error(exc: BaseException, deployment: Deployment) -> GatewayError:
+    """Map a transport failure to a gateway error (timeouts → 504, the rest → 502)."""
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return UpstreamTimeout(f"upstream {deployment.name} did not answer in time.")
+    return UpstreamError(f"could not reach upstream {deployment.name}: {type(exc).__name__}",
+                         code="upstream_unreachable")
+
+
+async def post(session: aiohttp.ClientSession, url: str, body: dict[str, Any], headers: Mapping[str, str],
+               deployment: Deployment, secret: str | None) -> aiohttp.ClientResponse:
+    """POST JSON; returns the open response on 2xx, raises the mapped GatewayError otherwise."""
+    try:
+        response = await session.post(url, data=orjson.dumps(body), headers=headers)
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        raise connection_error(exc, deployment) from None
+    if response.status >= 400:
+        try:
+            payload = await response.read()
+        except (TimeoutError, aiohttp.ClientError):
+            payload = b""
+        finally:
+            response.release()
+        raise error_for_status(response.status, payload, response.headers, deployment, secret)
+    return response
+
+
+async def read_json(response: aiohttp.ClientResponse, deployment: Deployment) -> dict[str, Any]:
+    """Read a whole JSON response body; transport errors and bad JSON become gateway errors."""
+    try:
+        payload = await response.read()
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+        raise connection_error(exc, deployment) from None
+    finally:
+        response.release()
+    try:
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        raise UpstreamError(f"upstream {deployment.name} returned a body that is not JSON.") from None
+    if not isinstance(body, dict):
+        raise UpstreamError(f"upstream {deployment.name} returned unexpected JSON.")
+    return body
+
+
+async def sse_events(response: aiohttp.ClientResponse, deployment: Deployment) -> AsyncIterator[tuple[str, bytes]]:
+    """Yield (event name, data) pairs of a server-sent-event stream as each event arrives."""
+    event = ""
+    data: list[bytes] = []
+    finished = False
+    try:
+        async for raw in response.content:
+            line = raw.rstrip(b"\r\n")
+            if not line:
+                if data:
+                    yield event, b"\n".join(data)
+                event, data = "", []
+            elif line.startswith(b"data:"):
+                data.append(line[5:].lstrip(b" "))
+            elif line.startswith(b"event:"):
+                event = line[6:].strip().decode()
+            # other fields and ":" keep-alive comments carry nothing we need
+        finished = True
+        if data:
+            yield event, b"\n".join(data)
+    except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
+        raise connection_error(exc, deployment) from None
+    finally:
+        # An unfinished stream (client gone, error) must not return its connection to the pool.
+        if finished:
+            response.release()
+        else:
+            response.close()

@@ -1,0 +1,112 @@
+"""Normalise every provider's usage payload into one `Usage` value.
+
+The fields are disjoint so that nothing is billed twice:
+``input`` (uncached prompt tokens) + ``cached_input`` (cache reads) + ``cache_write``
+(cache writes) = all prompt tokens. ``reasoning`` is a subset of ``output``, reported for
+visibility only (providers bill it as output).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts of one request, in disjoint billing buckets."""
+
+    input: int = 0
+    cached_input: int = 0
+    cache_write: int = 0
+    output: int = 0
+    reasoning: int = 0
+    cache_write_1h: int = 0  # the part of cache_write with a 1-hour TTL (priced higher)
+
+    @property
+    def prompt_tokens(self) -> int:
+        """All prompt tokens, however billed."""
+        return self.input + self.cached_input + self.cache_write
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input + other.input,
+            self.cached_input + other.cached_input,
+            self.cache_write + other.cache_write,
+            self.output + other.output,
+            self.reasoning + other.reasoning,
+            self.cache_write_1h + other.cache_write_1h,
+        )
+
+    def to_openai(self) -> dict[str, Any]:
+        """This usage in OpenAI's shape (prompt_tokens includes cached tokens)."""
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.output,
+            "total_tokens": self.prompt_tokens + self.output,
+            "prompt_tokens_details": {"cached_tokens": self.cached_input, "cache_write_tokens": self.cache_write},
+            "completion_tokens_details": {"reasoning_tokens": self.reasoning},
+        }
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and value > 0 else 0
+
+
+def from_openai(usage: Mapping[str, Any] | None) -> Usage:
+    """OpenAI-compatible usage (OpenAI, DeepSeek, Together, Fireworks, Gemini, vLLM, worker).
+
+    OpenAI's ``prompt_tokens`` includes ``prompt_tokens_details.cached_tokens``. DeepSeek reports
+    ``prompt_cache_hit_tokens`` + ``prompt_cache_miss_tokens`` (= prompt_tokens) and may also send
+    ``prompt_tokens_details.cached_tokens`` for the same tokens: read the hit field first and
+    never add the two.
+    """
+    if not usage:
+        return Usage()
+    prompt = _int(usage.get("prompt_tokens"))
+    details = usage.get("prompt_tokens_details") or {}
+    if "prompt_cache_hit_tokens" in usage:
+        cached = _int(usage.get("prompt_cache_hit_tokens"))
+        miss = usage.get("prompt_cache_miss_tokens")
+        uncached = _int(miss) if miss is not None else max(prompt - cached, 0)
+    else:
+        cached = min(_int(details.get("cached_tokens")), prompt)
+        uncached = prompt - cached
+    # Some OpenAI-compatible upstreams also report cache writes inside prompt_tokens.
+    written = min(_int(details.get("cache_write_tokens")), uncached)
+    completion_details = usage.get("completion_tokens_details") or {}
+    return Usage(
+        input=uncached - written,
+        cached_input=cached,
+        cache_write=written,
+        output=_int(usage.get("completion_tokens")),
+        reasoning=_int(completion_details.get("reasoning_tokens")),
+    )
+
+
+def from_anthropic(usage: Mapping[str, Any] | None) -> Usage:
+    """Anthropic Messages usage: ``input_tokens`` excludes cache reads and cache writes."""
+    if not usage:
+        return Usage()
+    creation = usage.get("cache_creation") or {}
+    return Usage(
+        input=_int(usage.get("input_tokens")),
+        cached_input=_int(usage.get("cache_read_input_tokens")),
+        cache_write=_int(usage.get("cache_creation_input_tokens")),
+        output=_int(usage.get("output_tokens")),
+        cache_write_1h=_int(creation.get("ephemeral_1h_input_tokens")),
+    )
+
+
+def merge_anthropic(current: Mapping[str, Any], update: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Fold a ``message_delta`` usage into the one from ``message_start``.
+
+    Anthropic's streamed usage is cumulative: a later value replaces an earlier one, it is
+    never added to it.
+    """
+    merged = dict(current)
+    for key, value in (update or {}).items():
+        if value is not None:
+            merged[key] = value
+    return merged
