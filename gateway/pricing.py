@@ -197,7 +197,8 @@ def _parse_window(raw: Mapping[str, Any], where: str) -> TimeWindow:
     if "-" not in hours:
         raise ValueError(f"{where}.hours: expected 'HH:MM-HH:MM', got {hours!r}")
     start, end = hours.split("-", 1)
-    return TimeWindow(_parse_days(raw.get("days", "all"), where), _parse_minute(start, where), _parse_minute(end, where))
+    days = _parse_days(raw.get("days", "all"), where)
+    return TimeWindow(days, _parse_minute(start, where), _parse_minute(end, where))
 
 
 def _parse_effective(value: Any, where: str) -> datetime:

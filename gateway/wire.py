@@ -141,7 +141,9 @@ def parse_chat_request(raw: bytes) -> dict[str, Any]:
     if stream is not None and not isinstance(stream, bool):
         raise InvalidRequest("'stream' must be true or false", param="stream")
     options = body.get("stream_options")
-    if options is not None and (not isinstance(options, Mapping) or not isinstance(options.get("include_usage", False), bool)):
+    if options is not None and (
+        not isinstance(options, Mapping) or not isinstance(options.get("include_usage", False), bool)
+    ):
         raise InvalidRequest("'stream_options' must be an object like {'include_usage': true}", param="stream_options")
     _number(body, "temperature", 0, 2)
     _number(body, "top_p", 0, 1)

@@ -196,7 +196,8 @@ class SimulatedStream:
                                                "function": {"name": call["function"]["name"], "arguments": ""}}]})
             arguments = call["function"]["arguments"]
             for start in range(0, len(arguments), 16):
-                yield self._chunk({"tool_calls": [{"index": 0, "function": {"arguments": arguments[start:start + 16]}}]})
+                piece = {"index": 0, "function": {"arguments": arguments[start:start + 16]}}
+                yield self._chunk({"tool_calls": [piece]})
         else:
             words = (message.get("content") or "").split(" ")
             for start in range(0, len(words), 4):

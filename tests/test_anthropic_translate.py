@@ -1,0 +1,183 @@
+"""Golden translation tests: OpenAI chat completions ⇄ Anthropic Messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.errors import InvalidRequest, UpstreamError
+from gateway.providers.anthropic_translate import (
+    StreamTranslator,
+    from_messages_response,
+    to_messages_request,
+)
+from gateway.usage import Usage
+
+TOOLS = [{"type": "function", "function": {
+    "name": "get_weather", "description": "Weather",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}},
+    {"type": "function", "function": {"name": "get_time"}}]
+
+
+def test_tools_round_trip_with_multi_turn_tool_results():
+    body = {
+        "model": "claude-opus-4.7", "max_tokens": 300, "temperature": 1.5, "top_p": 0.8, "stop": "###",
+        "user": "u-7", "tools": TOOLS, "tool_choice": {"type": "function", "function": {"name": "get_weather"}},
+        "parallel_tool_calls": False,
+        "messages": [
+            {"role": "system", "content": "You are terse."},
+            {"role": "developer", "content": [{"type": "text", "text": "Use metric units."}]},
+            {"role": "user", "content": "Weather in Oslo and the time?"},
+            {"role": "assistant", "content": "Let me check.", "tool_calls": [
+                {"id": "call_a", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Oslo"}'}},
+                {"id": "call_b", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "call_a", "content": "4C, rain"},
+            {"role": "tool", "tool_call_id": "call_b", "content": [{"type": "text", "text": "14:02"}]},
+            {"role": "user", "content": "Thanks. Umbrella?"},
+        ],
+    }
+    assert to_messages_request(body, "claude-opus-4-7") == {
+        "model": "claude-opus-4-7",
+        "max_tokens": 300,
+        "system": "You are terse.\n\nUse metric units.",
+        "temperature": 1.0,
+        "top_p": 0.8,
+        "stop_sequences": ["###"],
+        "metadata": {"user_id": "u-7"},
+        "tools": [
+            {"name": "get_weather", "description": "Weather",
+             "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
+            {"name": "get_time", "description": "", "input_schema": {"type": "object", "properties": {}}},
+        ],
+        "tool_choice": {"type": "tool", "name": "get_weather", "disable_parallel_tool_use": True},
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "Weather in Oslo and the time?"}]},
+            {"role": "assistant", "content": [
+                {"type": "text", "text": "Let me check."},
+                {"type": "tool_use", "id": "call_a", "name": "get_weather", "input": {"city": "Oslo"}},
+                {"type": "tool_use", "id": "call_b", "name": "get_time", "input": {}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "call_a", "content": "4C, rain"},
+                {"type": "tool_result", "tool_use_id": "call_b", "content": "14:02"},
+                {"type": "text", "text": "Thanks. Umbrella?"}]},
+        ],
+    }
+
+
+@pytest.mark.parametrize("choice, expected", [
+    ("auto", {"type": "auto"}), ("required", {"type": "any"}), ("none", {"type": "none"}),
+])
+def test_tool_choice_mapping(choice, expected):
+    body = {"messages": [{"role": "user", "content": "x"}], "tools": TOOLS, "tool_choice": choice}
+    assert to_messages_request(body, "m")["tool_choice"] == expected
+
+
+def test_defaults_images_json_modes_and_n():
+    body = {"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+        {"type": "image_url", "image_url": {"url": "https://x/y.png"}}]}],
+        "response_format": {"type": "json_object"}, "stream": True}
+    request = to_messages_request(body, "m")
+    assert request["max_tokens"] == 8192 and request["stream"] is True
+    assert request["messages"][0]["content"][1] == {
+        "type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}}
+    assert request["messages"][0]["content"][2]["source"] == {"type": "url", "url": "https://x/y.png"}
+    assert "JSON" in request["system"]
+    schema = {"type": "object"}
+    request = to_messages_request({"messages": [{"role": "user", "content": "x"}], "response_format": {
+        "type": "json_schema", "json_schema": {"name": "s", "schema": schema}}}, "m")
+    assert request["output_config"] == {"format": {"type": "json_schema", "schema": schema}}
+    with pytest.raises(InvalidRequest, match="n > 1"):
+        to_messages_request({"messages": [{"role": "user", "content": "x"}], "n": 2}, "m")
+    with pytest.raises(InvalidRequest, match="not valid JSON"):
+        to_messages_request({"messages": [{"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c", "function": {"name": "f", "arguments": "{oops"}}]}]}, "m")
+
+
+def test_cache_control_breakpoints_are_kept():
+    part = {"type": "text", "text": "long system prompt", "cache_control": {"type": "ephemeral"}}
+    request = to_messages_request({"messages": [{"role": "system", "content": [part]},
+                                                {"role": "user", "content": "q"}]}, "m")
+    assert request["system"] == [part]
+
+
+@pytest.mark.parametrize("stop_reason, finish", [
+    ("end_turn", "stop"), ("stop_sequence", "stop"), ("max_tokens", "length"), ("tool_use", "tool_calls"),
+    ("refusal", "content_filter"), ("pause_turn", "stop"),
+])
+def test_stop_reason_mapping(stop_reason, finish):
+    body, _ = from_messages_response({"id": "m", "model": "c", "content": [{"type": "text", "text": "x"}],
+                                      "stop_reason": stop_reason, "usage": {"input_tokens": 1, "output_tokens": 1}})
+    assert body["choices"][0]["finish_reason"] == finish
+
+
+def test_response_with_tool_use_and_cache_usage():
+    body, usage = from_messages_response({
+        "id": "msg_9", "model": "claude-opus-4-7", "stop_reason": "tool_use",
+        "content": [{"type": "thinking", "thinking": "hmm"},
+                    {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Oslo"}}],
+        "usage": {"input_tokens": 10, "cache_read_input_tokens": 90, "cache_creation_input_tokens": 5,
+                  "output_tokens": 20}})
+    message = body["choices"][0]["message"]
+    assert message["content"] is None
+    assert message["tool_calls"] == [{"id": "toolu_1", "type": "function",
+                                      "function": {"name": "get_weather", "arguments": '{"city":"Oslo"}'}}]
+    assert usage == Usage(input=10, cached_input=90, cache_write=5, output=20)
+    assert body["usage"]["prompt_tokens"] == 105
+    assert body["usage"]["prompt_tokens_details"]["cached_tokens"] == 90
+
+
+def test_streaming_event_sequence_to_openai_chunks():
+    events = [
+        ("message_start", {"type": "message_start", "message": {"id": "msg_1", "model": "claude-opus-4-7",
+                                                                "usage": {"input_tokens": 25, "output_tokens": 1,
+                                                                          "cache_read_input_tokens": 100}}}),
+        ("content_block_start", {"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "text", "text": ""}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "text_delta", "text": "Checking"}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("content_block_start", {"type": "content_block_start", "index": 1, "content_block": {
+            "type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 1,
+                                 "delta": {"type": "input_json_delta", "partial_json": ""}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 1,
+                                 "delta": {"type": "input_json_delta", "partial_json": '{"city":'}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 1,
+                                 "delta": {"type": "input_json_delta", "partial_json": '"Oslo"}'}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 1}),
+        ("content_block_start", {"type": "content_block_start", "index": 2, "content_block": {
+            "type": "tool_use", "id": "toolu_2", "name": "get_time", "input": {}}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 2,
+                                 "delta": {"type": "input_json_delta", "partial_json": "{}"}}),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use"},
+                           "usage": {"output_tokens": 42}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    translator = StreamTranslator()
+    chunks = [chunk for event, data in events for chunk in translator.handle(event, data)]
+    deltas = [c["choices"][0]["delta"] if c["choices"] else None for c in chunks]
+    assert deltas == [
+        {"role": "assistant", "content": ""},
+        {"content": "Checking"},
+        {"tool_calls": [{"index": 0, "id": "toolu_1", "type": "function",
+                         "function": {"name": "get_weather", "arguments": ""}}]},
+        {"tool_calls": [{"index": 0, "function": {"arguments": '{"city":'}}]},
+        {"tool_calls": [{"index": 0, "function": {"arguments": '"Oslo"}'}}]},
+        {"tool_calls": [{"index": 1, "id": "toolu_2", "type": "function",
+                         "function": {"name": "get_time", "arguments": ""}}]},
+        {"tool_calls": [{"index": 1, "function": {"arguments": "{}"}}]},
+        {},
+        None,
+    ]
+    assert chunks[-2]["choices"][0]["finish_reason"] == "tool_calls"
+    assert all(c["id"] == "chatcmpl-msg_1" and c["object"] == "chat.completion.chunk" for c in chunks)
+    assert chunks[-1]["usage"]["completion_tokens"] == 42
+    assert chunks[-1]["usage"]["prompt_tokens"] == 125
+    assert translator.finished
+
+
+def test_stream_error_event_raises():
+    translator = StreamTranslator()
+    with pytest.raises(UpstreamError, match="overloaded_error"):
+        translator.handle("error", {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}})

@@ -1,0 +1,150 @@
+"""Every bad input and upstream failure gets an OpenAI-shaped error with an actionable message."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import MASTER_KEY
+from tests.mock_upstream import Reply, openai_stream
+from tests.servers import UPSTREAM_KEYS
+
+AUTH = {"Authorization": f"Bearer {MASTER_KEY}"}
+HELLO = {"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]}
+
+
+def post(gateway, body=None, *, content=None, headers=AUTH, timeout=20.0) -> httpx.Response:
+    url = gateway.base_url + "/chat/completions"
+    if content is not None:
+        return httpx.post(url, content=content, headers={**headers, "content-type": "application/json"},
+                          timeout=timeout)
+    return httpx.post(url, json=body, headers=headers, timeout=timeout)
+
+
+def assert_openai_error(response: httpx.Response, status: int, fragment: str) -> dict:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert fragment.lower() in error["message"].lower()
+    for secret in UPSTREAM_KEYS.values():
+        assert secret not in response.text
+    return error
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (b"{not json", "not valid JSON"),
+    (b"", "empty"),
+    (b"[1, 2]", "JSON object"),
+])
+def test_malformed_bodies(gateway, content, fragment):
+    assert_openai_error(post(gateway, content=content), 400, fragment)
+
+
+@pytest.mark.parametrize("body, param, fragment", [
+    ({"messages": [{"role": "user", "content": "x"}]}, "model", "'model' is required"),
+    ({"model": "auto"}, "messages", "non-empty array"),
+    ({"model": "auto", "messages": []}, "messages", "non-empty array"),
+    ({"model": "auto", "messages": [{"role": "robot", "content": "x"}]}, "messages[0]", "role must be one of"),
+    ({"model": "auto", "messages": [{"role": "user", "content": 5}]}, "messages[0]", "string or an array"),
+    ({"model": "auto", "messages": [{"role": "tool", "content": "x"}]}, "messages[0]", "tool_call_id"),
+    ({**HELLO, "temperature": 3}, "temperature", "between 0 and 2"),
+    ({**HELLO, "n": 0}, "n", "at least 1"),
+    ({**HELLO, "max_tokens": "many"}, "max_tokens", "integer"),
+    ({**HELLO, "stream": "yes"}, "stream", "true or false"),
+    ({**HELLO, "stop": [1]}, "stop", "array of up to 4 strings"),
+    ({**HELLO, "tools": [{"type": "function", "function": {}}]}, "tools", "name is required"),
+    ({**HELLO, "tool_choice": "required"}, "tool_choice", "needs at least one tool"),
+    ({**HELLO, "response_format": {"type": "xml"}}, "response_format", "must be one of"),
+])
+def test_schema_violations_name_the_field(gateway, body, param, fragment):
+    error = assert_openai_error(post(gateway, body), 400, fragment)
+    assert error["param"] == param
+    assert error["type"] == "invalid_request_error"
+
+
+def test_unknown_model_is_404_and_lists_the_choices(gateway):
+    error = assert_openai_error(post(gateway, {**HELLO, "model": "gpt-9"}), 404, "does not exist")
+    assert error["code"] == "model_not_found" and "auto" in error["message"]
+
+
+def test_body_over_the_limit_is_413(start_gateway):
+    gateway = start_gateway(max_body_bytes=1000)
+    big = {**HELLO, "messages": [{"role": "user", "content": "x" * 2000}]}
+    assert_openai_error(post(gateway, big), 413, "limit")
+
+
+def test_missing_and_bad_keys_are_401(gateway):
+    assert_openai_error(post(gateway, HELLO, headers={}), 401, "Missing API key")
+    assert_openai_error(post(gateway, HELLO, headers={"Authorization": "Bearer wrong"}), 401, "Invalid API key")
+    assert_openai_error(post(gateway, HELLO, headers={"Authorization": "Basic abc"}), 401, "Bearer")
+    sdk = openai.OpenAI(base_url=gateway.base_url, api_key="wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        sdk.chat.completions.create(**HELLO)
+
+
+def test_upstream_429_is_passed_on_with_retry_after(gateway, upstream):
+    upstream.handler = lambda path, body: Reply(status=429, json={"error": {"message": "slow down"}},
+                                                headers={"Retry-After": "7"})
+    response = post(gateway, HELLO)
+    error = assert_openai_error(response, 429, "rate limiting")
+    assert response.headers["retry-after"] == "7"
+    assert error["type"] == "rate_limit_error"
+
+
+def test_upstream_5xx_is_502(gateway, upstream):
+    upstream.handler = lambda path, body: Reply(status=503, json={"error": {"message": "overloaded"}})
+    error = assert_openai_error(post(gateway, HELLO), 502, "HTTP 503")
+    assert error["code"] == "upstream_error"
+
+
+def test_upstream_auth_failure_names_the_variable_not_the_key(gateway, upstream):
+    upstream.handler = lambda path, body: Reply(
+        status=401, json={"error": {"message": "Incorrect API key provided: sk-openai-SECRET-5555"}})
+    assert_openai_error(post(gateway, HELLO), 502, "OPENAI_API_KEY")
+
+
+def test_upstream_400_is_relayed_with_secrets_scrubbed(gateway, upstream):
+    upstream.handler = lambda path, body: Reply(
+        status=400, json={"error": {"message": "context too long for key sk-openai-SECRET-5555"}})
+    error = assert_openai_error(post(gateway, HELLO), 400, "context too long")
+    assert "[redacted]" in error["message"]
+
+
+def test_upstream_timeout_is_504_within_the_configured_time(start_gateway, upstream):
+    gateway = start_gateway(read_timeout_s=0.5, total_timeout_s=1.0)
+    upstream.handler = lambda path, body: Reply(json={}, delay=3.0)
+    started = time.monotonic()
+    assert_openai_error(post(gateway, HELLO), 504, "did not answer in time")
+    assert time.monotonic() - started < 2.5
+
+
+def test_unreachable_upstream_is_502(start_gateway, tmp_path):
+    from tests.servers import write_mock_policies
+    policies = write_mock_policies(tmp_path / "p", 1)  # nothing listens on port 1
+    gateway = start_gateway(policies=policies)
+    assert_openai_error(post(gateway, HELLO), 502, "could not reach")
+
+
+def test_model_without_configured_key_is_503_naming_the_variable(start_gateway):
+    gateway = start_gateway(env={"OPENAI_API_KEY": ""})
+    error = assert_openai_error(post(gateway, HELLO), 503, "OPENAI_API_KEY")
+    assert "GATEWAY_SIMULATE" in error["message"]
+
+
+def test_stream_cut_midway_ends_with_an_error_event(gateway, upstream):
+    upstream.handler = lambda path, body: Reply(sse=openai_stream(body, ["a", "b", "c"]), cut_after=2)
+    sdk = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    with pytest.raises(openai.APIError):
+        list(sdk.chat.completions.create(**HELLO, stream=True))
+    record = gateway.recorder.records[-1]
+    assert record.status == 502 and record.usage.output >= 1  # billed what was produced
+
+
+def test_unknown_path_and_method_are_openai_shaped(gateway):
+    response = httpx.get(gateway.base_url.replace("/v1", "/v2/nothing"), headers=AUTH)
+    assert_openai_error(response, 404, "Unknown path")
+    response = httpx.get(gateway.base_url + "/chat/completions", headers=AUTH)
+    assert_openai_error(response, 405, "not allowed")
