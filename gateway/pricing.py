@@ -85,6 +85,7 @@ class Cost:
 
     usd: Decimal
     baseline_usd: Decimal
+    cache_savings_usd: Decimal = Decimal(0)
 
     @property
     def saved_usd(self) -> Decimal:
@@ -115,6 +116,12 @@ def cost_of(usage: Usage, entries: Sequence[PriceEntry], at: datetime) -> Decima
     return total * PER_TOKEN
 
 
+def cache_savings_of(usage: Usage, entries: Sequence[PriceEntry], at: datetime) -> Decimal:
+    """What the cached-input tokens saved against paying the full input rate for them."""
+    rates = entry_at(entries, at).rates_for(at, usage.prompt_tokens)
+    return usage.cached_input * (rates.input - rates.cached_input) * PER_TOKEN
+
+
 def cost(usage: Usage, deployment: Any, at: datetime | None = None) -> Decimal:
     """USD cost of `usage` on `deployment` (anything with a `prices` sequence) at `at` (now)."""
     return cost_of(usage, deployment.prices, at or datetime.now(UTC))
@@ -123,7 +130,11 @@ def cost(usage: Usage, deployment: Any, at: datetime | None = None) -> Decimal:
 def request_cost(usage: Usage, deployment: Any, baseline: Any, at: datetime | None = None) -> Cost:
     """Actual cost plus the counterfactual cost of the same usage on the baseline deployment."""
     at = at or datetime.now(UTC)
-    return Cost(cost_of(usage, deployment.prices, at), cost_of(usage, baseline.prices, at))
+    return Cost(
+        cost_of(usage, deployment.prices, at),
+        cost_of(usage, baseline.prices, at),
+        cache_savings_of(usage, deployment.prices, at),
+    )
 
 
 # ---- parsing catalogue entries -------------------------------------------------------------

@@ -36,6 +36,7 @@ class RequestRecord:
     usage: Usage = field(default_factory=Usage)
     cost_usd: Decimal = Decimal(0)
     baseline_usd: Decimal = Decimal(0)
+    cache_savings_usd: Decimal = Decimal(0)
 
 
 class Recorder(Protocol):

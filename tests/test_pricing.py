@@ -99,6 +99,7 @@ def test_baseline_counterfactual_is_the_same_usage_on_opus():
     assert result.usd == Decimal("0.0004228")  # 1000 x 0.14 + 1000 x 0.0028 + 1000 x 0.28
     assert result.baseline_usd == Decimal("0.0305")  # 1000 x 5 + 1000 x 0.5 + 1000 x 25
     assert result.saved_usd == result.baseline_usd - result.usd
+    assert result.cache_savings_usd == Decimal("0.0001372")  # 1000 x (0.14 - 0.0028)
 
 
 def test_cache_write_tokens_in_openai_shape_are_not_billed_as_plain_input():

@@ -62,6 +62,7 @@ def _finish(ctx: GatewayContext, record: RequestRecord, deployment: Any, usage: 
     record.usage = usage
     record.cost_usd = cost.usd
     record.baseline_usd = cost.baseline_usd
+    record.cache_savings_usd = cost.cache_savings_usd
     record.latency_ms = (time.perf_counter() - started) * 1000
     _record(ctx, record)
 
