@@ -14,12 +14,14 @@ from gateway.api import errors, health, openai
 from gateway.catalogue import load_catalogue
 from gateway.context import GatewayContext
 from gateway.errors import GatewayError
+from gateway.policy import load_policy
 from gateway.providers.anthropic import AnthropicProvider
 from gateway.providers.http import UpstreamClients
 from gateway.providers.openai_compat import OpenAICompatProvider
 from gateway.providers.simulated import SimulatedProvider
 from gateway.records import Recorder
 from gateway.settings import Settings
+from gateway.state import MemoryState
 
 log = logging.getLogger("gateway")
 
@@ -29,13 +31,14 @@ def build_context(settings: Settings, recorders: Sequence[Recorder] = ()) -> Gat
     catalogue = load_catalogue(settings.policies_dir, settings.baseline_model)
     if settings.simulate:
         catalogue = catalogue.simulated()
+    policy = load_policy(settings.policies_dir, catalogue)
     clients = UpstreamClients(settings.connect_timeout_s, settings.read_timeout_s, settings.total_timeout_s)
     providers = {
         "openai_compat": OpenAICompatProvider(clients, settings),
         "anthropic": AnthropicProvider(clients, settings),
         "simulated": SimulatedProvider(),
     }
-    return GatewayContext(settings, catalogue, providers, clients, list(recorders))
+    return GatewayContext(settings, catalogue, policy, MemoryState(), providers, clients, list(recorders))
 
 
 def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] = ()) -> FastAPI:

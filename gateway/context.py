@@ -6,10 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from gateway.catalogue import Catalogue
+from gateway.policy import Policy
 from gateway.providers.base import Provider
 from gateway.providers.http import UpstreamClients
 from gateway.records import Recorder
 from gateway.settings import Settings
+from gateway.state import StateStore
 
 
 @dataclass(slots=True)
@@ -18,6 +20,8 @@ class GatewayContext:
 
     settings: Settings
     catalogue: Catalogue
+    policy: Policy
+    state: StateStore
     providers: Mapping[str, Provider]
     clients: UpstreamClients
     recorders: list[Recorder] = field(default_factory=list)

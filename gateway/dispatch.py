@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.catalogue import Deployment, Model
-from gateway.errors import GatewayError, InvalidRequest, NoDeploymentAvailable, PayloadTooLarge
+from gateway.catalogue import Deployment
+from gateway.errors import GatewayError, InvalidRequest, PayloadTooLarge
+from gateway.plan import RoutePlan
 from gateway.providers.base import ChunkStream, Completion, Provider
 from gateway.settings import Settings
 
@@ -17,22 +18,6 @@ log = logging.getLogger("gateway.dispatch")
 # Failures that say something about the request, not the upstream: another deployment
 # would refuse it the same way, so they are not failed over.
 FINAL_ERRORS = (InvalidRequest, PayloadTooLarge)
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    """One deployment to try, in plan order."""
-
-    deployment: Deployment
-
-
-@dataclass(frozen=True, slots=True)
-class RoutePlan:
-    """The model chosen for a request and the deployments to try for it."""
-
-    model: Model
-    attempts: tuple[Attempt, ...]
-    reasons: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -51,18 +36,6 @@ class DispatchLog:
 def is_available(deployment: Deployment, settings: Settings) -> bool:
     """A deployment can be called when its key is configured (or it needs none)."""
     return not deployment.key_required or settings.secret(deployment.api_key_env) is not None
-
-
-def plan_for_model(model: Model, settings: Settings, reasons: Sequence[str] = ()) -> RoutePlan:
-    """Every callable deployment of `model`, in catalogue order."""
-    attempts = tuple(Attempt(d) for d in model.deployments if is_available(d, settings))
-    if not attempts:
-        keys = sorted({d.api_key_env for d in model.deployments if d.api_key_env})
-        raise NoDeploymentAvailable(
-            f"model {model.name!r} has no usable deployment: set one of {', '.join(keys)} "
-            "(or run the gateway with GATEWAY_SIMULATE=1 for offline simulated upstreams)."
-        )
-    return RoutePlan(model, attempts, tuple(reasons))
 
 
 async def complete(plan: RoutePlan, providers: Mapping[str, Provider], body: dict[str, Any],

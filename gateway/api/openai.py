@@ -14,7 +14,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from gateway import dispatch
+from gateway import dispatch, routing
 from gateway.auth import authenticate
 from gateway.context import GatewayContext
 from gateway.errors import GatewayError, ModelNotFound, PayloadTooLarge
@@ -77,58 +77,67 @@ async def chat_completions(request: Request) -> Response:
     started = time.perf_counter()
     request_id = "req_" + secrets.token_hex(12)
     caller = authenticate(request, ctx.settings.master_key)
-    body = parse_chat_request(await read_body(request, ctx.settings.max_body_bytes))
-    model = ctx.catalogue.resolve(body["model"])
-    if model is None:
-        known = ", ".join([*ctx.catalogue.aliases, *ctx.catalogue.models])
-        raise ModelNotFound(f"The model {body['model']!r} does not exist. Available: {known}.", param="model")
-    plan = dispatch.plan_for_model(model, ctx.settings)
+    raw = await read_body(request, ctx.settings.max_body_bytes)
+    body = parse_chat_request(raw)
+    routed = await routing.route(ctx, request.headers, caller, body, len(raw))
+    plan = routed.plan
     record = RequestRecord(
         request_id=request_id, started_at=datetime.now(UTC), key_id=caller.key_id, team=caller.team,
-        requested_model=body["model"], stream=bool(body.get("stream")), model=model.name,
+        requested_model=body["model"], stream=bool(body.get("stream")), model=plan.model.name,
+        category=routed.classification.category, confidence=routed.classification.confidence,
+        verdict=plan.verdict,
     )
     dispatch_log = dispatch.DispatchLog()
-    headers = {"x-gateway-request-id": request_id, "x-gateway-model": model.name}
+    headers = {"x-gateway-request-id": request_id, "x-gateway-model": plan.model.name,
+               "x-gateway-category": routed.classification.category, "x-gateway-verdict": plan.verdict}
     if body.get("stream"):
-        return await _stream(ctx, body, plan, record, dispatch_log, headers, started)
+        return await _stream(ctx, body, routed, record, dispatch_log, headers, started)
     try:
         completion, deployment = await dispatch.complete(plan, ctx.providers, body, dispatch_log)
     except GatewayError as exc:
-        record.status, record.error_code = exc.status_code, exc.code
-        record.attempts, record.fallbacks = len(dispatch_log.tried), dispatch_log.fallbacks
-        record.latency_ms = (time.perf_counter() - started) * 1000
-        _record(ctx, record)
+        _failed(ctx, record, dispatch_log, exc, started)
         exc.headers.update(headers)
         raise
-    record.deployment, record.provider = deployment.name, deployment.provider
-    record.attempts, record.fallbacks = len(dispatch_log.tried), dispatch_log.fallbacks
-    completion.body["model"] = model.name
+    _started_on(record, deployment, dispatch_log, headers)
+    completion.body["model"] = deployment.model
     _finish(ctx, record, deployment, completion.usage, started)
-    headers["x-gateway-deployment"] = deployment.name
-    headers["x-gateway-attempts"] = str(record.attempts)
+    await routing.remember(ctx, routed, deployment.model)
     headers["x-gateway-cost-usd"] = money(record.cost_usd)
     headers["x-gateway-baseline-cost-usd"] = money(record.baseline_usd)
     return Response(orjson.dumps(completion.body), media_type="application/json", headers=headers)
 
 
-async def _stream(ctx: GatewayContext, body: dict[str, Any], plan: dispatch.RoutePlan, record: RequestRecord,
+def _failed(ctx: GatewayContext, record: RequestRecord, dispatch_log: dispatch.DispatchLog, exc: GatewayError,
+            started: float) -> None:
+    record.status, record.error_code = exc.status_code, exc.code
+    record.attempts, record.fallbacks = len(dispatch_log.tried), dispatch_log.fallbacks
+    record.latency_ms = (time.perf_counter() - started) * 1000
+    _record(ctx, record)
+
+
+def _started_on(record: RequestRecord, deployment: Any, dispatch_log: dispatch.DispatchLog,
+                headers: dict[str, str]) -> None:
+    record.model, record.deployment, record.provider = deployment.model, deployment.name, deployment.provider
+    record.attempts, record.fallbacks = len(dispatch_log.tried), dispatch_log.fallbacks
+    headers["x-gateway-model"] = deployment.model
+    headers["x-gateway-deployment"] = deployment.name
+    headers["x-gateway-attempts"] = str(record.attempts)
+
+
+async def _stream(ctx: GatewayContext, body: dict[str, Any], routed: routing.RoutingResult, record: RequestRecord,
                   dispatch_log: dispatch.DispatchLog, headers: dict[str, str], started: float) -> Response:
     client_wants_usage = wants_usage_chunk(body)
     # Usage is always requested upstream so the stream can be priced; the client only sees
     # the usage chunk if it asked for it.
     upstream_body = {**body, "stream_options": {**(body.get("stream_options") or {}), "include_usage": True}}
     try:
-        stream, deployment = await dispatch.open_stream(plan, ctx.providers, upstream_body, dispatch_log)
+        stream, deployment = await dispatch.open_stream(routed.plan, ctx.providers, upstream_body, dispatch_log)
     except GatewayError as exc:
-        record.status, record.error_code = exc.status_code, exc.code
-        record.attempts, record.fallbacks = len(dispatch_log.tried), dispatch_log.fallbacks
-        _record(ctx, record)
+        _failed(ctx, record, dispatch_log, exc, started)
         exc.headers.update(headers)
         raise
-    record.deployment, record.provider = deployment.name, deployment.provider
-    record.attempts, record.fallbacks = len(dispatch_log.tried), dispatch_log.fallbacks
-    headers["x-gateway-deployment"] = deployment.name
-    headers["x-gateway-attempts"] = str(record.attempts)
+    _started_on(record, deployment, dispatch_log, headers)
+    await routing.remember(ctx, routed, deployment.model)
     events = _relay(ctx, stream, deployment, record, body, client_wants_usage, started)
     return StreamingResponse(events, media_type="text/event-stream",
                              headers={**headers, "cache-control": "no-cache", "x-accel-buffering": "no"})

@@ -1,0 +1,182 @@
+"""decide(): classification + request facts + caller constraints → RoutePlan. Pure, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from gateway.catalogue import Catalogue, Deployment, Model
+from gateway.errors import InvalidRequest, ModelNotFound, NoDeploymentAvailable, PermissionDenied
+from gateway.plan import Attempt, Candidate, RoutePlan
+from gateway.policy.model import CategoryRule, Constraints, Policy
+from gateway.pricing import cost
+from gateway.usage import Usage
+
+ROUTING_ALIAS = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class Classified:
+    """The classification decide() needs (duck-compatible with gateway.classify.Classification)."""
+
+    category: str
+    confidence: float
+    signals: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    """What the policy needs to know about a request besides its category."""
+
+    requested_model: str
+    prompt_tokens: int
+    max_output_tokens: int | None = None
+    has_tools: bool = False
+
+
+def constraint_violation(deployment: Deployment, constraints: Constraints) -> str | None:
+    """Why `constraints` forbid `deployment`, or None when they allow it."""
+    if constraints.self_hosted_only and not deployment.self_hosted:
+        return "team requires self-hosted deployments (data must not leave)"
+    if deployment.jurisdiction in constraints.excluded_jurisdictions:
+        return f"jurisdiction {deployment.jurisdiction} is excluded for this team"
+    if deployment.operator in constraints.excluded_operators:
+        return f"operator {deployment.operator} is excluded for this team"
+    return None
+
+
+def allowed_deployments(model: Model, constraints: Constraints) -> list[Deployment]:
+    """The deployments of `model` that `constraints` allow."""
+    return [d for d in model.deployments if constraint_violation(d, constraints) is None]
+
+
+def estimate_cost(deployment: Deployment, facts: RequestFacts, policy: Policy, at: datetime) -> Decimal:
+    """Estimated USD for this request on `deployment` (prompt estimate + expected output)."""
+    output = facts.max_output_tokens or policy.default_output_tokens
+    return cost(Usage(input=facts.prompt_tokens, output=output), deployment, at)
+
+
+def _rejection(deployment: Deployment, facts: RequestFacts, policy: Policy, constraints: Constraints,
+               available: Callable[[Deployment], bool], estimate: Decimal) -> str | None:
+    violation = constraint_violation(deployment, constraints)
+    if violation:
+        return violation
+    needed = facts.prompt_tokens + (facts.max_output_tokens or 0)
+    if needed > deployment.context_window:
+        return f"~{needed} tokens exceed its context window of {deployment.context_window}"
+    if deployment.model in policy.recall_degrading_models and facts.prompt_tokens > policy.recall_limit_tokens:
+        return f"prompt of ~{facts.prompt_tokens} tokens is past its recall limit of {policy.recall_limit_tokens}"
+    limit = constraints.max_cost_per_request_usd
+    if limit is not None and estimate > limit:
+        return f"estimated ${estimate:.6f} exceeds the team's max of ${limit} per request"
+    if not available(deployment):
+        return "not available (no API key configured, or its circuit is open)"
+    return None
+
+
+def _evaluate(models: Iterable[Model], facts: RequestFacts, policy: Policy, constraints: Constraints,
+              available: Callable[[Deployment], bool], at: datetime) -> tuple[list[Attempt], list[Candidate]]:
+    attempts: list[Attempt] = []
+    candidates: list[Candidate] = []
+    for model in models:
+        first_ok: tuple[Deployment, Decimal] | None = None
+        reasons = []
+        for deployment in model.deployments:
+            estimate = estimate_cost(deployment, facts, policy, at)
+            why = _rejection(deployment, facts, policy, constraints, available, estimate)
+            if why is None:
+                attempts.append(Attempt(deployment))
+                first_ok = first_ok or (deployment, estimate)
+            else:
+                reasons.append(f"{deployment.name}: {why}")
+        if first_ok:
+            candidates.append(Candidate(model.name, first_ok[0].name, first_ok[1], True, "allowed"))
+        else:
+            estimate = estimate_cost(model.deployments[0], facts, policy, at) if model.deployments else None
+            candidates.append(Candidate(model.name, None, estimate, False, "; ".join(reasons)))
+    return attempts, candidates
+
+
+def _primary(rule: CategoryRule, preference: str) -> str:
+    if preference == "cheapest" and rule.verdict == "substitute" and rule.cheap_route:
+        return rule.cheap_route
+    if preference == "quality":
+        if rule.quality_route:
+            return rule.quality_route
+        if rule.verdict == "substitute" and rule.fallbacks:
+            return rule.fallbacks[0]  # the frontier model the substitution was judged against
+    return rule.route
+
+
+def _dedupe(names: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
+def _refuse(candidates: list[Candidate], subject: str, facts: RequestFacts) -> Exception:
+    details = "; ".join(f"{c.model}: {c.reason}" for c in candidates if not c.allowed)
+    if candidates and all("context window" in c.reason for c in candidates):
+        return InvalidRequest(f"the prompt (~{facts.prompt_tokens} tokens) fits no model {subject} may use: "
+                              f"{details}", param="messages", code="context_length_exceeded")
+    if candidates and all("not available" in c.reason for c in candidates if not c.allowed):
+        return NoDeploymentAvailable(f"{subject} has no usable deployment ({details}); configure an upstream key "
+                                     "or run with GATEWAY_SIMULATE=1.")
+    return PermissionDenied(f"{subject} cannot be served under this caller's constraints: {details}")
+
+
+def _explicit(catalogue: Catalogue, policy: Policy, facts: RequestFacts, constraints: Constraints,
+              available: Callable[[Deployment], bool], at: datetime) -> RoutePlan:
+    model = catalogue.resolve(facts.requested_model)
+    if model is None:
+        known = ", ".join([ROUTING_ALIAS, *catalogue.aliases, *catalogue.models])
+        raise ModelNotFound(f"The model {facts.requested_model!r} does not exist. Available: {known}.", param="model")
+    attempts, candidates = _evaluate([model], facts, policy, constraints, available, at)
+    if not attempts:
+        raise _refuse(candidates, f"model {model.name!r}", facts)
+    return RoutePlan(model, tuple(attempts), (f"explicit model {facts.requested_model!r}",), "explicit",
+                     candidates=tuple(candidates))
+
+
+def decide(policy: Policy, catalogue: Catalogue, classification: Classified | None, facts: RequestFacts,
+           constraints: Constraints, at: datetime, *, sticky_model: str | None = None,
+           available: Callable[[Deployment], bool] = lambda deployment: True) -> RoutePlan:
+    """The plan for one request: which models and deployments to try, in order, and why."""
+    if facts.requested_model != ROUTING_ALIAS:
+        return _explicit(catalogue, policy, facts, constraints, available, at)
+    reasons: list[str] = []
+    if classification is None or classification.confidence < policy.confidence_threshold:
+        rule = policy.uncertain
+        confidence = classification.confidence if classification else 0.0
+        reasons.append(f"classifier confidence {confidence:.2f} is below {policy.confidence_threshold}: "
+                       "uncertain route")
+    else:
+        rule = policy.categories[classification.category]
+        reasons.append(f"category {classification.category} ({rule.verdict}): {rule.evidence}")
+    primary = _primary(rule, constraints.preference)
+    if primary != rule.route:
+        reasons.append(f"preference {constraints.preference!r} picks {primary}")
+    chain = _dedupe([primary, rule.route, *rule.fallbacks])
+    if sticky_model and sticky_model in catalogue.models and sticky_model != chain[0]:
+        chain = _dedupe([sticky_model, *chain])
+        reasons.append(f"sticky conversation: stays on {sticky_model}, which served its first turn")
+    attempts, candidates = _evaluate((catalogue.models[m] for m in chain), facts, policy, constraints,
+                                     available, at)
+    if not attempts:
+        rest = [m for m in policy.last_resort if m not in chain]
+        more_attempts, more = _evaluate((catalogue.models[m] for m in rest), facts, policy, constraints,
+                                        available, at)
+        attempts, candidates = more_attempts, candidates + more
+        if attempts:
+            reasons.append("route and fallbacks excluded by constraints: last-resort model")
+    if not attempts:
+        raise _refuse(candidates, f"category {classification.category if classification else 'unknown'}", facts)
+    model = catalogue.models[attempts[0].deployment.model]
+    if model.name != chain[0]:
+        reasons.append(f"{chain[0]} skipped: {candidates[0].reason}")
+    return RoutePlan(
+        model=model, attempts=tuple(attempts), reasons=tuple(reasons), verdict=rule.verdict,
+        category=classification.category if classification else None,
+        confidence=classification.confidence if classification else None,
+        escalation=rule.escalation, tool_retries=rule.tool_calls.retries, candidates=tuple(candidates),
+    )

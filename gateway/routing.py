@@ -1,0 +1,94 @@
+"""The routing edge: header overrides, classification, sticky lookup, then policy.decide."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from starlette.datastructures import Headers
+
+from gateway import dispatch
+from gateway.auth import Caller
+from gateway.classify import classify
+from gateway.context import GatewayContext
+from gateway.plan import RoutePlan
+from gateway.policy import CATEGORIES, Classified, Constraints, RequestFacts, decide
+from gateway.policy.decide import ROUTING_ALIAS
+
+CATEGORY_HEADER = "x-gateway-category"
+STICKY_TTL_S = 6 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingResult:
+    """A plan plus what produced it (for headers, explain and the ledger)."""
+
+    plan: RoutePlan
+    classification: Classified
+    conversation_key: str | None
+    first_turn: bool
+
+
+def trusted_category(headers: Headers, caller: Caller, constraints: Constraints) -> str | None:
+    """The client-named category, honoured only from the master key or callers allowed to name it."""
+    named = headers.get(CATEGORY_HEADER)
+    if not named or not (caller.is_master or constraints.allow_category_header):
+        return None
+    named = named.strip().upper()
+    return named if named in CATEGORIES else None
+
+
+def conversation_key(messages: list[Mapping[str, Any]]) -> tuple[str | None, bool]:
+    """(hash of the conversation's opening turns, whether this request is its first turn)."""
+    opening = []
+    user_turns = 0
+    for message in messages:
+        if message.get("role") == "user":
+            user_turns += 1
+            if user_turns == 1:
+                opening.append(message)
+        elif user_turns == 0:
+            opening.append(message)
+    if not user_turns:
+        return None, False
+    digest = hashlib.blake2b(orjson.dumps(opening, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+    return f"sticky:{digest}", user_turns == 1
+
+
+def request_facts(body: Mapping[str, Any], body_bytes: int) -> RequestFacts:
+    """Cheap facts about the request: about four bytes of JSON per prompt token."""
+    max_output = body.get("max_completion_tokens") or body.get("max_tokens")
+    return RequestFacts(body["model"], max(1, body_bytes // 4), max_output, bool(body.get("tools")))
+
+
+async def route(ctx: GatewayContext, headers: Headers, caller: Caller, body: Mapping[str, Any],
+                body_bytes: int) -> RoutingResult:
+    """Classify the request and decide its plan (no upstream is called)."""
+    policy = ctx.policy
+    constraints = policy.constraints_for(caller.team)
+    named = trusted_category(headers, caller, constraints)
+    if named:
+        classification = Classified(named, 1.0, ("header",))
+    else:
+        found = classify(body)
+        classification = Classified(found.category, found.confidence, tuple(found.signals))
+    key, first_turn = (None, False)
+    sticky_model = None
+    if body["model"] == ROUTING_ALIAS:
+        key, first_turn = conversation_key(body["messages"])
+        if key and not first_turn:
+            sticky_model = await ctx.state.get(key)
+    plan = decide(policy, ctx.catalogue, classification, request_facts(body, body_bytes), constraints,
+                  datetime.now(UTC), sticky_model=sticky_model,
+                  available=lambda d: dispatch.is_available(d, ctx.settings))
+    return RoutingResult(plan, classification, key, first_turn)
+
+
+async def remember(ctx: GatewayContext, result: RoutingResult, model: str) -> None:
+    """After a first turn succeeds, pin its conversation to the model that served it."""
+    if result.conversation_key and result.first_turn:
+        await ctx.state.set(result.conversation_key, model, STICKY_TTL_S)
