@@ -9,11 +9,15 @@ import os
 import typer
 
 from gateway.catalogue import CatalogueError, load_catalogue
+from gateway.cli_policy import app as policy_app
 from gateway.settings import Settings
 
 app = typer.Typer(help="Cost-aware routing gateway for LLM traffic (a drop-in OpenAI base URL).",
                   no_args_is_help=True, add_completion=False)
 log = logging.getLogger("gateway")
+
+
+app.add_typer(policy_app, name="policy")
 
 
 @app.callback()

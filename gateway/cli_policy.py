@@ -1,0 +1,121 @@
+"""`gateway policy check|simulate|diff|optimize|blend`: review routing changes before merge."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+import yaml
+
+from gateway.catalogue import load_catalogue
+from gateway.policy import PolicyError, load_policy
+from gateway.policy.optimize import Infeasible, as_routing_yaml, optimize, price_assumptions
+from gateway.policy.simulate import (
+    blend_cost,
+    evaluate,
+    format_diff,
+    format_report,
+    load_scores,
+    load_traffic,
+    simulate,
+)
+
+app = typer.Typer(help="Validate, simulate, compare and optimise routing policies.", no_args_is_help=True)
+TRAFFIC = typer.Option(Path("policies/traffic/sample-mix.yaml"), "--traffic", help="Traffic mix YAML.")
+
+
+def _load(directory: Path):
+    try:
+        catalogue = load_catalogue(directory)
+        return catalogue, load_policy(directory, catalogue)
+    except (PolicyError, ValueError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+
+
+def _traffic(path: Path):
+    try:
+        return load_traffic(path)
+    except (OSError, ValueError) as exc:
+        typer.echo(f"traffic: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def check(directory: Path = typer.Argument(Path("policies"), help="Policies directory.")) -> None:
+    """Validate models.yaml and routing.yaml (schema, references, reachability)."""
+    catalogue, policy = _load(directory)
+    typer.echo(f"ok: {len(catalogue.models)} models, {len(policy.categories)} categories, "
+               f"{len(policy.teams)} teams")
+
+
+@app.command("simulate")
+def simulate_command(directory: Path = typer.Argument(Path("policies")), traffic: Path = TRAFFIC) -> None:
+    """Cost per million requests and expected quality of a policy on a traffic mix."""
+    catalogue, policy = _load(directory)
+    report = simulate(policy, _traffic(traffic), catalogue, load_scores(directory), datetime.now(UTC))
+    typer.echo(format_report(report, f"policy {directory} on {traffic}"))
+
+
+@app.command()
+def diff(old: Path, new: Path, traffic: Path = TRAFFIC) -> None:
+    """What changing policy OLD into NEW does to cost and quality."""
+    mix = _traffic(traffic)
+    now = datetime.now(UTC)
+    old_catalogue, old_policy = _load(old)
+    new_catalogue, new_policy = _load(new)
+    before = simulate(old_policy, mix, old_catalogue, load_scores(old), now)
+    after = simulate(new_policy, mix, new_catalogue, load_scores(new), now)
+    typer.echo(format_diff(before, after))
+
+
+@app.command("optimize")
+def optimize_command(
+    directory: Path = typer.Argument(Path("policies")),
+    traffic: Path = TRAFFIC,
+    min_quality: float = typer.Option(..., "--min-quality", help="Share of the always-best mix quality, e.g. 0.95."),
+    floor: float = typer.Option(0.0, "--floor", help="No category may score below this."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the proposed routing.yaml here."),
+) -> None:
+    """Propose the cheapest routing.yaml meeting a quality target (measured verdicts kept)."""
+    catalogue, policy = _load(directory)
+    scores, mix, now = load_scores(directory), _traffic(traffic), datetime.now(UTC)
+    try:
+        assignment = optimize(policy, mix, catalogue, scores, now, min_quality, floor)
+    except Infeasible as exc:
+        typer.echo(f"infeasible: {exc}", err=True)
+        raise typer.Exit(1) from None
+    raw = yaml.safe_load((directory / "routing.yaml").read_text())
+    text = as_routing_yaml(raw, assignment, min_quality, floor, scores,
+                           price_assumptions(catalogue, set(assignment.values())))
+    before = simulate(policy, mix, catalogue, scores, now)
+    after = evaluate(assignment, mix, catalogue, scores, now, catalogue.baseline_model)
+    typer.echo(format_diff(before, after))
+    if output:
+        output.write_text(text)
+        typer.echo(f"wrote {output}")
+    else:
+        typer.echo(text)
+
+
+@app.command()
+def blend(
+    share: list[str] = typer.Option(..., "--share", help="MODEL=FRACTION, repeated; fractions sum to 1."),
+    directory: Path = typer.Option(Path("policies"), "--policies"),
+    traffic: Path = TRAFFIC,
+) -> None:
+    """Cost of a fixed model split (e.g. 70% V4 Pro / 30% Opus) against all-Opus."""
+    catalogue = load_catalogue(directory)
+    shares = {}
+    for item in share:
+        model, _, fraction = item.partition("=")
+        if model not in catalogue.models:
+            typer.echo(f"unknown model {model!r}", err=True)
+            raise typer.Exit(1)
+        shares[model] = float(fraction)
+    mix, now = _traffic(traffic), datetime.now(UTC)
+    mixed = blend_cost(shares, mix, catalogue, now)
+    opus = blend_cost({catalogue.baseline_model: 1.0}, mix, catalogue, now)
+    typer.echo(f"blend {shares}: ${mixed:,.2f} per 1M requests; all-{catalogue.baseline_model}: ${opus:,.2f} "
+               f"-> {opus / mixed:.2f}x cheaper")
