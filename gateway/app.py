@@ -10,11 +10,12 @@ from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
-from gateway.api import errors, health, openai
+from gateway.api import errors, health, openai, routing
 from gateway.catalogue import load_catalogue
 from gateway.context import GatewayContext
 from gateway.errors import GatewayError
 from gateway.policy import load_policy
+from gateway.policy.watcher import PolicyWatcher
 from gateway.providers.anthropic import AnthropicProvider
 from gateway.providers.http import UpstreamClients
 from gateway.providers.openai_compat import OpenAICompatProvider
@@ -46,11 +47,15 @@ def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] =
     settings = settings or Settings.from_env()
     ctx = build_context(settings, recorders)
 
+    watcher = PolicyWatcher(ctx, settings.policy_poll_s)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        watcher.start()
         try:
             yield
         finally:
+            await watcher.stop()
             await ctx.clients.close()
 
     # The hot endpoints are plain Starlette routes: FastAPI's dependency and validation layer
@@ -58,6 +63,7 @@ def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] =
     routes = [
         Route("/v1/chat/completions", openai.chat_completions, methods=["POST"]),
         Route("/chat/completions", openai.chat_completions, methods=["POST"]),
+        Route("/v1/routing/explain", routing.explain, methods=["POST"]),
         Route("/v1/models", openai.list_models, methods=["GET"]),
         Route("/v1/models/{model:path}", openai.get_model, methods=["GET"]),
         Route("/health", health.health, methods=["GET"]),
@@ -65,6 +71,7 @@ def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] =
     ]
     app = FastAPI(title="LLM routing gateway", lifespan=lifespan, routes=routes, docs_url=None, redoc_url=None)
     app.state.ctx = ctx
+    app.state.policy_watcher = watcher
     app.add_exception_handler(GatewayError, errors.gateway_error)
     app.add_exception_handler(HTTPException, errors.http_error)
     app.add_exception_handler(Exception, errors.unexpected_error)

@@ -74,6 +74,15 @@ def serve(
                 log_level=settings.log_level, access_log=False, http="httptools", loop="uvloop")
 
 
+@app.command()
+def demo(rounds: int = typer.Option(3, help="Times the mixed workload is sent.")) -> None:
+    """Run the gateway against simulated upstreams (no keys needed) and show where traffic went."""
+    from gateway.demo import run_demo
+
+    settings = Settings.from_env()
+    typer.echo(run_demo(settings.policies_dir, rounds))
+
+
 def main() -> None:
     """Console entry point."""
     app()

@@ -36,6 +36,7 @@ class Settings:
     read_timeout_s: float = 120.0
     total_timeout_s: float = 600.0
     log_level: str = "info"
+    policy_poll_s: float = 1.0
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -55,6 +56,7 @@ class Settings:
             read_timeout_s=float(env.get("GATEWAY_READ_TIMEOUT_S", 120.0)),
             total_timeout_s=float(env.get("GATEWAY_TOTAL_TIMEOUT_S", 600.0)),
             log_level=env.get("GATEWAY_LOG_LEVEL", "info"),
+            policy_poll_s=float(env.get("GATEWAY_POLICY_POLL_S", 1.0)),
             extra_env=dict(env),
         )
 

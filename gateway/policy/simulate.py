@@ -187,9 +187,9 @@ def format_diff(old: Report, new: Report) -> str:
     for a, b in zip(old.rows, new.rows, strict=True):
         dq = (b.quality - a.quality) if a.quality is not None and b.quality is not None else None
         mark = "" if a.model == b.model else "  *"
+        delta_quality = f"{dq:+.0f}" if dq is not None else "n/a"
         lines.append(f"{a.category:<5}{a.share:>7.1%}  {a.model:<18}{b.model:<18}"
-                     f"{b.cost_per_request - a.cost_per_request:>+12.6f}{(f'{dq:+.0f}' if dq is not None else 'n/a'):>10}"
-                     f"{mark}")
+                     f"{b.cost_per_request - a.cost_per_request:>+12.6f}{delta_quality:>10}{mark}")
     old_q = f"{old.quality:.2f}" if old.quality is not None else "unknown"
     new_q = f"{new.quality:.2f}" if new.quality is not None else "unknown"
     change = (new.cost_per_million / old.cost_per_million - 1) if old.cost_per_million else Decimal(0)
