@@ -209,6 +209,7 @@ def test_endpoint_reads_app_state() -> None:
 
 def test_separate_apps_have_separate_registries() -> None:
     first, second = GatewayMetrics(multiproc_dir=""), GatewayMetrics(multiproc_dir="")
+    assert not first.multiprocess and first.multiproc_dir is None
     MetricsRecorder(first).record(make_record())
     assert value(second, "gateway_requests_total", model="deepseek-v4-pro", deployment="deepseek-v4-pro@deepseek",
                  category="P5", status="200") is None

@@ -58,7 +58,9 @@ class GatewayMetrics:
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
         # prometheus_client switches to file-backed values when this variable is set at import;
         # the exposition must then read every worker's files, not this registry.
-        self.multiproc_dir = multiproc_dir if multiproc_dir is not None else os.environ.get(MULTIPROC_ENV) or None
+        # An explicit "" means single-process even where the variable is set.
+        chosen = multiproc_dir if multiproc_dir is not None else os.environ.get(MULTIPROC_ENV)
+        self.multiproc_dir = chosen or None
         r = self.registry
         self.requests = _counter(d.REQUESTS, r)
         self.spend_usd = _counter(d.SPEND, r)
@@ -102,7 +104,7 @@ class GatewayMetrics:
     @property
     def multiprocess(self) -> bool:
         """Whether values live in PROMETHEUS_MULTIPROC_DIR files shared by the workers."""
-        return self.multiproc_dir is not None
+        return bool(self.multiproc_dir)
 
     # Dispatch -----------------------------------------------------------------------------
 
