@@ -11,9 +11,12 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
 from gateway.api import errors, health, openai, routing
+from gateway.breakers import CircuitBreakers
 from gateway.catalogue import load_catalogue
 from gateway.context import GatewayContext
+from gateway.dispatch import Dispatcher, RetrySettings
 from gateway.errors import GatewayError
+from gateway.metrics import GatewayMetrics, MetricsRecorder, metrics_endpoint
 from gateway.policy import load_policy
 from gateway.policy.watcher import PolicyWatcher
 from gateway.providers.anthropic import AnthropicProvider
@@ -27,8 +30,8 @@ from gateway.state import MemoryState
 log = logging.getLogger("gateway")
 
 
-def build_context(settings: Settings, recorders: Sequence[Recorder] = ()) -> GatewayContext:
-    """Load the catalogue and construct providers (no I/O beyond reading the policies)."""
+def build_context(settings: Settings, metrics: GatewayMetrics, recorders: Sequence[Recorder] = ()) -> GatewayContext:
+    """Load the catalogue and policy and construct providers (no I/O beyond reading the policies)."""
     catalogue = load_catalogue(settings.policies_dir, settings.baseline_model)
     if settings.simulate:
         catalogue = catalogue.simulated()
@@ -39,15 +42,20 @@ def build_context(settings: Settings, recorders: Sequence[Recorder] = ()) -> Gat
         "anthropic": AnthropicProvider(clients, settings),
         "simulated": SimulatedProvider(),
     }
-    return GatewayContext(settings, catalogue, policy, MemoryState(), providers, clients, list(recorders))
+    breakers = CircuitBreakers(settings.breaker_failures, settings.breaker_cooldown_s,
+                               on_change=metrics.set_circuit_state)
+    dispatcher = Dispatcher(providers, breakers, RetrySettings.from_settings(settings), on_retry=metrics.retry,
+                            on_attempt=metrics.observe_upstream)
+    return GatewayContext(settings, catalogue, policy, MemoryState(), providers, clients, breakers, dispatcher,
+                          [*recorders, MetricsRecorder(metrics)])
 
 
 def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] = ()) -> FastAPI:
     """The gateway ASGI application."""
     settings = settings or Settings.from_env()
-    ctx = build_context(settings, recorders)
-
-    watcher = PolicyWatcher(ctx, settings.policy_poll_s)
+    metrics = GatewayMetrics()
+    ctx = build_context(settings, metrics, recorders)
+    watcher = PolicyWatcher(ctx, settings.policy_poll_s, on_reload=metrics.policy_reloaded)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,6 +65,7 @@ def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] =
         finally:
             await watcher.stop()
             await ctx.clients.close()
+            metrics.close()
 
     # The hot endpoints are plain Starlette routes: FastAPI's dependency and validation layer
     # would parse the body a second time for nothing.
@@ -68,9 +77,11 @@ def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] =
         Route("/v1/models/{model:path}", openai.get_model, methods=["GET"]),
         Route("/health", health.health, methods=["GET"]),
         Route("/ready", health.ready, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]
     app = FastAPI(title="LLM routing gateway", lifespan=lifespan, routes=routes, docs_url=None, redoc_url=None)
     app.state.ctx = ctx
+    app.state.metrics = metrics
     app.state.policy_watcher = watcher
     app.add_exception_handler(GatewayError, errors.gateway_error)
     app.add_exception_handler(HTTPException, errors.http_error)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from gateway.breakers import CircuitBreakers
 from gateway.catalogue import Catalogue
+from gateway.dispatch import Dispatcher
 from gateway.policy import Policy
 from gateway.providers.base import Provider
 from gateway.providers.http import UpstreamClients
@@ -24,4 +26,6 @@ class GatewayContext:
     state: StateStore
     providers: Mapping[str, Provider]
     clients: UpstreamClients
+    breakers: CircuitBreakers
+    dispatcher: Dispatcher
     recorders: list[Recorder] = field(default_factory=list)

@@ -32,6 +32,7 @@ class RequestRecord:
     ttft_ms: float | None = None
     attempts: int = 0
     fallbacks: int = 0
+    retries: int = 0
     tool_repairs: int = 0
     usage: Usage = field(default_factory=Usage)
     cost_usd: Decimal = Decimal(0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,11 +13,14 @@ from starlette.datastructures import Headers
 
 from gateway import dispatch
 from gateway.auth import Caller
+from gateway.breakers import OPEN
+from gateway.catalogue import Deployment
 from gateway.classify import classify
 from gateway.context import GatewayContext
+from gateway.errors import GatewayError
 from gateway.plan import RoutePlan
 from gateway.policy import CATEGORIES, Classified, Constraints, RequestFacts, decide
-from gateway.policy.decide import ROUTING_ALIAS
+from gateway.policy.decide import ROUTING_ALIAS, UNAVAILABLE
 
 CATEGORY_HEADER = "x-gateway-category"
 STICKY_TTL_S = 6 * 3600.0
@@ -31,6 +34,8 @@ class RoutingResult:
     classification: Classified
     conversation_key: str | None
     first_turn: bool
+    facts: RequestFacts
+    constraints: Constraints
 
 
 def trusted_category(headers: Headers, caller: Caller, constraints: Constraints) -> str | None:
@@ -82,10 +87,32 @@ async def route(ctx: GatewayContext, headers: Headers, caller: Caller, body: Map
         key, first_turn = conversation_key(body["messages"])
         if key and not first_turn:
             sticky_model = await ctx.state.get(key)
-    plan = decide(policy, ctx.catalogue, classification, request_facts(body, body_bytes), constraints,
-                  datetime.now(UTC), sticky_model=sticky_model,
-                  available=lambda d: dispatch.is_available(d, ctx.settings))
-    return RoutingResult(plan, classification, key, first_turn)
+    facts = request_facts(body, body_bytes)
+    plan = decide(policy, ctx.catalogue, classification, facts, constraints, datetime.now(UTC),
+                  sticky_model=sticky_model, unavailable=lambda d: unavailable(ctx, d))
+    return RoutingResult(plan, classification, key, first_turn, facts, constraints)
+
+
+def unavailable(ctx: GatewayContext, deployment: Deployment) -> str | None:
+    """Why `deployment` cannot be called now (key not set, circuit open), or None."""
+    if not dispatch.is_available(deployment, ctx.settings):
+        return f"{UNAVAILABLE}{deployment.api_key_env} is not set"
+    if ctx.breakers.state(deployment.name) == OPEN:
+        return f"{UNAVAILABLE}circuit open after repeated failures"
+    return None
+
+
+def escalation_plan(ctx: GatewayContext, result: RoutingResult) -> RoutePlan | None:
+    """The plan for the escalation model (tool-call repair), within the caller's constraints."""
+    escalation = result.plan.escalation
+    if not escalation or escalation == result.plan.model.name:
+        return None
+    facts = replace(result.facts, requested_model=escalation)
+    try:
+        return decide(ctx.policy, ctx.catalogue, result.classification, facts, result.constraints,
+                      datetime.now(UTC), unavailable=lambda d: unavailable(ctx, d))
+    except GatewayError:
+        return None
 
 
 async def remember(ctx: GatewayContext, result: RoutingResult, model: str) -> None:

@@ -37,6 +37,11 @@ class Settings:
     total_timeout_s: float = 600.0
     log_level: str = "info"
     policy_poll_s: float = 1.0
+    retries: int = 2
+    retry_base_s: float = 0.25
+    retry_max_s: float = 2.0
+    breaker_failures: int = 5
+    breaker_cooldown_s: float = 30.0
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -57,6 +62,11 @@ class Settings:
             total_timeout_s=float(env.get("GATEWAY_TOTAL_TIMEOUT_S", 600.0)),
             log_level=env.get("GATEWAY_LOG_LEVEL", "info"),
             policy_poll_s=float(env.get("GATEWAY_POLICY_POLL_S", 1.0)),
+            retries=int(env.get("GATEWAY_RETRIES", 2)),
+            retry_base_s=float(env.get("GATEWAY_RETRY_BASE_S", 0.25)),
+            retry_max_s=float(env.get("GATEWAY_RETRY_MAX_S", 2.0)),
+            breaker_failures=int(env.get("GATEWAY_BREAKER_FAILURES", 5)),
+            breaker_cooldown_s=float(env.get("GATEWAY_BREAKER_COOLDOWN_S", 30.0)),
             extra_env=dict(env),
         )
 

@@ -138,11 +138,13 @@ def test_explicit_models_are_honoured_unless_forbidden():
 
 
 def test_unavailable_deployments_are_skipped_and_reported():
-    no_deepseek = lambda d: d.operator != "deepseek"  # noqa: E731
-    plan = plan_for("N4", available=no_deepseek)
+    def no_deepseek(d):
+        return "unavailable: DEEPSEEK_API_KEY is not set" if d.operator == "deepseek" else None
+
+    plan = plan_for("N4", unavailable=no_deepseek)
     assert plan.attempts[0].deployment.name == "deepseek-v4-pro@together"
-    with pytest.raises(NoDeploymentAvailable, match="no usable deployment"):
-        decide(POLICY, CATALOGUE, None, facts("cheap"), OPEN, AT, available=no_deepseek)
+    with pytest.raises(NoDeploymentAvailable, match="DEEPSEEK_API_KEY is not set"):
+        decide(POLICY, CATALOGUE, None, facts("cheap"), OPEN, AT, unavailable=no_deepseek)
 
 
 def test_candidates_carry_estimated_costs():

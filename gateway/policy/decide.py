@@ -15,6 +15,15 @@ from gateway.pricing import cost
 from gateway.usage import Usage
 
 ROUTING_ALIAS = "auto"
+UNAVAILABLE = "unavailable: "
+# Why a deployment cannot be called right now (missing key, open circuit), or None when it can;
+# reasons start with UNAVAILABLE.
+Unavailable = Callable[[Deployment], str | None]
+
+
+def always_available(deployment: Deployment) -> str | None:
+    """The default: every deployment is callable."""
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +68,7 @@ def estimate_cost(deployment: Deployment, facts: RequestFacts, policy: Policy, a
 
 
 def _rejection(deployment: Deployment, facts: RequestFacts, policy: Policy, constraints: Constraints,
-               available: Callable[[Deployment], bool], estimate: Decimal) -> str | None:
+               unavailable: Unavailable, estimate: Decimal) -> str | None:
     violation = constraint_violation(deployment, constraints)
     if violation:
         return violation
@@ -71,13 +80,11 @@ def _rejection(deployment: Deployment, facts: RequestFacts, policy: Policy, cons
     limit = constraints.max_cost_per_request_usd
     if limit is not None and estimate > limit:
         return f"estimated ${estimate:.6f} exceeds the team's max of ${limit} per request"
-    if not available(deployment):
-        return "not available (no API key configured, or its circuit is open)"
-    return None
+    return unavailable(deployment)
 
 
 def _evaluate(models: Iterable[Model], facts: RequestFacts, policy: Policy, constraints: Constraints,
-              available: Callable[[Deployment], bool], at: datetime) -> tuple[list[Attempt], list[Candidate]]:
+              unavailable: Unavailable, at: datetime) -> tuple[list[Attempt], list[Candidate]]:
     attempts: list[Attempt] = []
     candidates: list[Candidate] = []
     for model in models:
@@ -85,7 +92,7 @@ def _evaluate(models: Iterable[Model], facts: RequestFacts, policy: Policy, cons
         reasons = []
         for deployment in model.deployments:
             estimate = estimate_cost(deployment, facts, policy, at)
-            why = _rejection(deployment, facts, policy, constraints, available, estimate)
+            why = _rejection(deployment, facts, policy, constraints, unavailable, estimate)
             if why is None:
                 attempts.append(Attempt(deployment))
                 first_ok = first_ok or (deployment, estimate)
@@ -119,19 +126,19 @@ def _refuse(candidates: list[Candidate], subject: str, facts: RequestFacts) -> E
     if candidates and all("context window" in c.reason for c in candidates):
         return InvalidRequest(f"the prompt (~{facts.prompt_tokens} tokens) fits no model {subject} may use: "
                               f"{details}", param="messages", code="context_length_exceeded")
-    if candidates and all("not available" in c.reason for c in candidates if not c.allowed):
-        return NoDeploymentAvailable(f"{subject} has no usable deployment ({details}); configure an upstream key "
-                                     "or run with GATEWAY_SIMULATE=1.")
+    if candidates and all(UNAVAILABLE in c.reason for c in candidates if not c.allowed):
+        return NoDeploymentAvailable(f"{subject} has no usable deployment ({details}); set the upstream key "
+                                     "(or run with GATEWAY_SIMULATE=1 for offline simulated upstreams).")
     return PermissionDenied(f"{subject} cannot be served under this caller's constraints: {details}")
 
 
 def _explicit(catalogue: Catalogue, policy: Policy, facts: RequestFacts, constraints: Constraints,
-              available: Callable[[Deployment], bool], at: datetime) -> RoutePlan:
+              unavailable: Unavailable, at: datetime) -> RoutePlan:
     model = catalogue.resolve(facts.requested_model)
     if model is None:
         known = ", ".join([ROUTING_ALIAS, *catalogue.aliases, *catalogue.models])
         raise ModelNotFound(f"The model {facts.requested_model!r} does not exist. Available: {known}.", param="model")
-    attempts, candidates = _evaluate([model], facts, policy, constraints, available, at)
+    attempts, candidates = _evaluate([model], facts, policy, constraints, unavailable, at)
     if not attempts:
         raise _refuse(candidates, f"model {model.name!r}", facts)
     return RoutePlan(model, tuple(attempts), (f"explicit model {facts.requested_model!r}",), "explicit",
@@ -140,10 +147,10 @@ def _explicit(catalogue: Catalogue, policy: Policy, facts: RequestFacts, constra
 
 def decide(policy: Policy, catalogue: Catalogue, classification: Classified | None, facts: RequestFacts,
            constraints: Constraints, at: datetime, *, sticky_model: str | None = None,
-           available: Callable[[Deployment], bool] = lambda deployment: True) -> RoutePlan:
+           unavailable: Unavailable = always_available) -> RoutePlan:
     """The plan for one request: which models and deployments to try, in order, and why."""
     if facts.requested_model != ROUTING_ALIAS:
-        return _explicit(catalogue, policy, facts, constraints, available, at)
+        return _explicit(catalogue, policy, facts, constraints, unavailable, at)
     reasons: list[str] = []
     if classification is None or classification.confidence < policy.confidence_threshold:
         rule = policy.uncertain
@@ -161,11 +168,11 @@ def decide(policy: Policy, catalogue: Catalogue, classification: Classified | No
         chain = _dedupe([sticky_model, *chain])
         reasons.append(f"sticky conversation: stays on {sticky_model}, which served its first turn")
     attempts, candidates = _evaluate((catalogue.models[m] for m in chain), facts, policy, constraints,
-                                     available, at)
+                                     unavailable, at)
     if not attempts:
         rest = [m for m in policy.last_resort if m not in chain]
         more_attempts, more = _evaluate((catalogue.models[m] for m in rest), facts, policy, constraints,
-                                        available, at)
+                                        unavailable, at)
         attempts, candidates = more_attempts, candidates + more
         if attempts:
             reasons.append("route and fallbacks excluded by constraints: last-resort model")

@@ -1,0 +1,114 @@
+"""Relaying an upstream stream to the client, chunk by chunk, holding tool calls until valid."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from gateway.accounting import settle
+from gateway.catalogue import Deployment
+from gateway.context import GatewayContext
+from gateway.dispatch import Charge, DispatchLog
+from gateway.errors import GatewayError
+from gateway.plan import RoutePlan
+from gateway.providers.base import ChunkStream
+from gateway.providers.simulated import estimate_tokens
+from gateway.records import RequestRecord
+from gateway.toolcalls import ToolCallAssembler, answer_problems, needs_validation, tool_call_chunks
+from gateway.usage import Usage
+from gateway.wire import SSE_DONE, sse_data, wants_usage_chunk
+
+
+@dataclass(slots=True)
+class StreamJob:
+    """Everything the relay needs about one streamed request."""
+
+    ctx: GatewayContext
+    body: dict[str, Any]
+    plan: RoutePlan
+    escalation: RoutePlan | None
+    record: RequestRecord
+    dispatch_log: DispatchLog
+    started: float
+
+
+def _estimated_usage(body: dict[str, Any], streamed_chars: int) -> Usage:
+    prompt = estimate_tokens(orjson.dumps(body.get("messages") or []).decode())
+    return Usage(input=prompt, output=(streamed_chars + 3) // 4)
+
+
+async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> AsyncIterator[bytes]:
+    """Forward chunks as they arrive; tool calls (and json_schema content) are held until valid."""
+    record, body = job.record, job.body
+    client_wants_usage = wants_usage_chunk(body)
+    validate = needs_validation(body)
+    hold_content = (body.get("response_format") or {}).get("type") == "json_schema"
+    assembler = ToolCallAssembler()
+    held_content: list[str] = []
+    streamed_chars = 0
+    template: dict[str, Any] = {}
+    try:
+        async for chunk in stream:
+            if record.ttft_ms is None:
+                record.ttft_ms = (time.perf_counter() - job.started) * 1000
+            chunk["model"] = deployment.model
+            if "usage" in chunk and not client_wants_usage:
+                if not chunk.get("choices"):
+                    continue
+                del chunk["usage"]
+            choices = chunk.get("choices") or ()
+            for choice in choices:
+                delta = choice.get("delta") or {}
+                streamed_chars += len(delta.get("content") or "")
+                if validate and delta.get("tool_calls"):
+                    for call in delta["tool_calls"]:
+                        streamed_chars += len((call.get("function") or {}).get("arguments") or "")
+                    assembler.add(delta.pop("tool_calls"))
+                if hold_content and delta.get("content"):
+                    held_content.append(delta.pop("content"))
+            if validate and choices and choices[0].get("finish_reason"):
+                template = {k: v for k, v in chunk.items() if k not in ("choices", "usage")}
+                pieces = await _validated(job, deployment, assembler, held_content, template)
+                for piece in pieces:
+                    yield sse_data(piece)
+                if any("tool_calls" in piece["choices"][0]["delta"] for piece in pieces):
+                    choices[0]["finish_reason"] = "tool_calls"
+            if validate and choices and not any(c.get("delta") or c.get("finish_reason") for c in choices):
+                continue  # everything in this chunk is being held
+            yield sse_data(chunk)
+        yield SSE_DONE
+    except GatewayError as exc:
+        record.status, record.error_code = exc.status_code, exc.code
+        yield sse_data(exc.body())
+        yield SSE_DONE
+    finally:
+        await stream.aclose()
+        usage = stream.usage
+        if usage is None:
+            # The stream ended before the upstream reported usage (client gone, upstream cut):
+            # bill what was produced, estimated from the text, rather than nothing.
+            usage = _estimated_usage(body, streamed_chars)
+            record.error_code = record.error_code or "usage_estimated"
+        job.dispatch_log.charges.insert(0, Charge(deployment, usage))
+        settle(job.ctx, record, job.dispatch_log, job.started)
+
+
+async def _validated(job: StreamJob, deployment: Deployment, assembler: ToolCallAssembler,
+                     held_content: list[str], template: dict[str, Any]) -> list[dict]:
+    """The held pieces of the answer as chunks, repaired first if they fail validation."""
+    content = "".join(held_content) if held_content else None
+    message = assembler.message(content)
+    problems = answer_problems(message, job.body)
+    if problems:
+        completion, _ = await job.ctx.dispatcher.repair(job.body, message, problems, deployment, job.plan,
+                                                        job.escalation, job.dispatch_log)
+        message = completion.body["choices"][0]["message"]
+    chunks = tool_call_chunks(template, message.get("tool_calls") or [])
+    if message.get("content") and held_content:
+        chunks.insert(0, {**template, "choices": [{"index": 0, "delta": {"content": message["content"]},
+                                                   "finish_reason": None}]})
+    return chunks

@@ -1,0 +1,131 @@
+"""Validate tool calls and json_schema answers against the request; assemble streamed calls. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+import orjson
+
+
+def _tools_by_name(request: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {tool["function"]["name"]: tool["function"] for tool in request.get("tools") or ()}
+
+
+def _schema_problems(instance: Any, schema: Mapping[str, Any], where: str) -> list[str]:
+    try:
+        validator_class = jsonschema.validators.validator_for(schema)
+        validator_class.check_schema(schema)
+    except jsonschema.SchemaError:
+        return []  # the client's schema is itself invalid: nothing we can hold the answer to
+    errors = sorted(validator_class(schema).iter_errors(instance), key=lambda e: list(e.path))
+    return [f"{where}: {'/'.join(map(str, e.path)) or '(root)'}: {e.message}" for e in errors[:5]]
+
+
+def tool_call_problems(message: Mapping[str, Any], request: Mapping[str, Any]) -> list[str]:
+    """Why the assistant message's tool calls do not satisfy the request (empty when valid)."""
+    if not request.get("tools"):
+        return []
+    tools = _tools_by_name(request)
+    calls = message.get("tool_calls") or []
+    choice = request.get("tool_choice")
+    problems: list[str] = []
+    if choice == "required" and not calls:
+        problems.append("tool_choice is 'required' but the answer calls no tool")
+    if isinstance(choice, Mapping):
+        wanted = (choice.get("function") or {}).get("name")
+        if not any((call.get("function") or {}).get("name") == wanted for call in calls):
+            problems.append(f"tool_choice requires a call to {wanted!r}")
+    if choice == "none" and calls:
+        problems.append("tool_choice is 'none' but the answer calls a tool")
+    for i, call in enumerate(calls):
+        function = call.get("function") or {}
+        name = function.get("name")
+        where = f"tool call {i} ({name})"
+        if name not in tools:
+            problems.append(f"{where}: no tool named {name!r}; available: {', '.join(tools)}")
+            continue
+        try:
+            arguments = orjson.loads(function.get("arguments") or "")
+        except orjson.JSONDecodeError as exc:
+            problems.append(f"{where}: arguments are not valid JSON ({exc})")
+            continue
+        if not isinstance(arguments, dict):
+            problems.append(f"{where}: arguments must be a JSON object")
+            continue
+        problems += _schema_problems(arguments, tools[name].get("parameters") or {}, where)
+    return problems
+
+
+def json_schema_problems(message: Mapping[str, Any], request: Mapping[str, Any]) -> list[str]:
+    """Why the content does not satisfy `response_format: json_schema` (empty when valid or not asked)."""
+    response_format = request.get("response_format") or {}
+    if response_format.get("type") != "json_schema" or message.get("tool_calls"):
+        return []
+    schema = (response_format.get("json_schema") or {}).get("schema") or {}
+    try:
+        content = orjson.loads(message.get("content") or "")
+    except orjson.JSONDecodeError as exc:
+        return [f"content is not valid JSON ({exc})"]
+    return _schema_problems(content, schema, "content")
+
+
+def answer_problems(message: Mapping[str, Any], request: Mapping[str, Any]) -> list[str]:
+    """Every validation problem of an assistant message against its request."""
+    return tool_call_problems(message, request) + json_schema_problems(message, request)
+
+
+def needs_validation(request: Mapping[str, Any]) -> bool:
+    """Whether answers to this request are checked (tools offered, or a json_schema asked for)."""
+    return bool(request.get("tools")) or (request.get("response_format") or {}).get("type") == "json_schema"
+
+
+def repair_request(request: Mapping[str, Any], message: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
+    """The request again, with the invalid answer and what was wrong with it, asking for a corrected one."""
+    shown = message.get("content") or ""
+    for call in message.get("tool_calls") or ():
+        function = call.get("function") or {}
+        shown += f"\n[called {function.get('name')} with arguments: {function.get('arguments')}]"
+    feedback = ("Your previous answer was invalid:\n- " + "\n- ".join(problems) +
+                "\nAnswer again, correcting these problems. Tool arguments must be a JSON object that satisfies "
+                "the tool's JSON schema.")
+    messages = [*request["messages"], {"role": "assistant", "content": shown.strip() or "(empty)"},
+                {"role": "user", "content": feedback}]
+    return {**request, "messages": messages, "stream": False}
+
+
+@dataclass(slots=True)
+class ToolCallAssembler:
+    """Collects streamed tool-call deltas by index until the calls are complete."""
+
+    calls: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, delta_calls: list[Mapping[str, Any]]) -> None:
+        """Fold one chunk's `tool_calls` deltas in."""
+        for delta in delta_calls:
+            call = self.calls.setdefault(delta.get("index", 0),
+                                         {"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
+            if delta.get("id"):
+                call["id"] = delta["id"]
+            function = delta.get("function") or {}
+            if function.get("name"):
+                call["function"]["name"] += function["name"]
+            if function.get("arguments"):
+                call["function"]["arguments"] += function["arguments"]
+
+    def message(self, content: str | None = None) -> dict[str, Any]:
+        """The assistant message the deltas add up to."""
+        calls = [self.calls[i] for i in sorted(self.calls)]
+        return {"role": "assistant", "content": content, **({"tool_calls": calls} if calls else {})}
+
+
+def tool_call_chunks(template: Mapping[str, Any], calls: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """OpenAI chunks that deliver complete tool calls (one chunk per call)."""
+    chunks = []
+    for index, call in enumerate(calls):
+        delta = {"tool_calls": [{"index": index, "id": call.get("id"), "type": "function",
+                                 "function": dict(call.get("function") or {})}]}
+        chunks.append({**template, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+    return chunks

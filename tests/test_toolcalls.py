@@ -1,0 +1,83 @@
+"""Tool-call and json_schema validation, repair prompts and stream assembly (pure)."""
+
+from __future__ import annotations
+
+from gateway.toolcalls import (
+    ToolCallAssembler,
+    answer_problems,
+    needs_validation,
+    repair_request,
+    tool_call_chunks,
+)
+
+SCHEMA = {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer", "minimum": 1}},
+          "required": ["city"], "additionalProperties": False}
+REQUEST = {"model": "auto", "messages": [{"role": "user", "content": "weather?"}],
+           "tools": [{"type": "function", "function": {"name": "forecast", "parameters": SCHEMA}},
+                     {"type": "function", "function": {"name": "now"}}]}
+
+
+def call(name="forecast", arguments='{"city": "Oslo"}'):
+    return {"id": "c1", "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def message(*calls, content=None):
+    return {"role": "assistant", "content": content, "tool_calls": list(calls)} if calls else \
+        {"role": "assistant", "content": content}
+
+
+def test_valid_call_has_no_problems():
+    assert answer_problems(message(call()), REQUEST) == []
+    assert answer_problems(message(call("now", "{}")), REQUEST) == []
+    assert answer_problems(message(content="no tool needed"), REQUEST) == []
+
+
+def test_each_kind_of_invalid_call():
+    assert "no tool named" in answer_problems(message(call("delete_all")), REQUEST)[0]
+    assert "not valid JSON" in answer_problems(message(call(arguments='{"city": "Os')), REQUEST)[0]
+    assert "JSON object" in answer_problems(message(call(arguments='["Oslo"]')), REQUEST)[0]
+    assert "'city' is a required property" in answer_problems(message(call(arguments="{}")), REQUEST)[0]
+    assert "is not of type 'integer'" in answer_problems(message(call(arguments='{"city":"x","days":"2"}')),
+                                                         REQUEST)[0]
+    assert "Additional properties" in answer_problems(message(call(arguments='{"city":"x","u":1}')), REQUEST)[0]
+
+
+def test_tool_choice_is_respected():
+    required = {**REQUEST, "tool_choice": "required"}
+    assert "calls no tool" in answer_problems(message(content="hi"), required)[0]
+    named = {**REQUEST, "tool_choice": {"type": "function", "function": {"name": "now"}}}
+    assert "requires a call to 'now'" in answer_problems(message(call()), named)[0]
+    none = {**REQUEST, "tool_choice": "none"}
+    assert "'none'" in answer_problems(message(call()), none)[0]
+
+
+def test_json_schema_answers():
+    request = {"messages": [], "response_format": {"type": "json_schema", "json_schema": {
+        "name": "p", "schema": {"type": "object", "required": ["name"]}}}}
+    assert needs_validation(request) and not needs_validation({"messages": []})
+    assert answer_problems({"content": '{"name": "Ada"}'}, request) == []
+    assert "not valid JSON" in answer_problems({"content": "Sure! {name: Ada}"}, request)[0]
+    assert "'name' is a required property" in answer_problems({"content": "{}"}, request)[0]
+
+
+def test_repair_request_states_the_problems():
+    repaired = repair_request({**REQUEST, "stream": True}, message(call(arguments="{}")), ["missing city"])
+    assert repaired["stream"] is False
+    assert repaired["messages"][-2]["role"] == "assistant" and "forecast" in repaired["messages"][-2]["content"]
+    assert "missing city" in repaired["messages"][-1]["content"]
+    assert repaired["messages"][:-2] == REQUEST["messages"]
+
+
+def test_assembler_joins_parallel_streamed_calls():
+    assembler = ToolCallAssembler()
+    assembler.add([{"index": 0, "id": "a", "type": "function", "function": {"name": "forecast", "arguments": ""}}])
+    assembler.add([{"index": 1, "id": "b", "type": "function", "function": {"name": "now", "arguments": ""}}])
+    assembler.add([{"index": 0, "function": {"arguments": '{"city":'}}])
+    assembler.add([{"index": 1, "function": {"arguments": "{}"}}])
+    assembler.add([{"index": 0, "function": {"arguments": '"Oslo"}'}}])
+    assembled = assembler.message()
+    assert [c["id"] for c in assembled["tool_calls"]] == ["a", "b"]
+    assert assembled["tool_calls"][0]["function"] == {"name": "forecast", "arguments": '{"city":"Oslo"}'}
+    chunks = tool_call_chunks({"id": "x", "object": "chat.completion.chunk"}, assembled["tool_calls"])
+    assert [c["choices"][0]["delta"]["tool_calls"][0]["index"] for c in chunks] == [0, 1]
+    assert answer_problems(assembled, REQUEST) == []
