@@ -110,6 +110,7 @@ class MockUpstream:
         self.seen: list[Seen] = []
         self.port = 0
         self.open_streams = 0
+        self.stream_endings: list[tuple[str, str]] = []  # (path, "complete" | "aborted")
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -122,6 +123,7 @@ class MockUpstream:
     def reset(self) -> None:
         self.handler = default_handler
         self.seen.clear()
+        self.stream_endings.clear()
 
     def url(self, prefix: str) -> str:
         return f"http://127.0.0.1:{self.port}/{prefix}"
@@ -151,6 +153,7 @@ class MockUpstream:
                                                                     **reply.headers})
         await response.prepare(request)
         self.open_streams += 1
+        ending = "aborted"
         try:
             for n, item in enumerate(reply.sse):
                 if reply.cut_after is not None and n >= reply.cut_after:
@@ -167,8 +170,10 @@ class MockUpstream:
                     payload = f"data: {json.dumps(item)}\n\n".encode()
                 await response.write(payload)
             await response.write_eof()
+            ending = "complete"
         finally:
             self.open_streams -= 1
+            self.stream_endings.append((request.path, ending))
         return response
 
 
