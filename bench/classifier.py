@@ -1,0 +1,164 @@
+"""Classifier benchmark: held-out accuracy, route agreement, shortcut-breaking accuracy and latency.
+
+Run: `python bench/classifier.py [--dev-set PATH]` from the repository root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gateway.classify import CATEGORIES, classify  # noqa: E402
+from gateway.classify.corpus import openers_from  # noqa: E402
+from gateway.classify.corpus.agents import EVAL_TOOLS, attach_tools, prepend_turns  # noqa: E402
+from gateway.classify.dataset import DevItem, dev_path, held_out, load_dev, trainable  # noqa: E402
+
+# Mirrors policies/routing.yaml (each category's first-choice `route:`); used when that file is
+# absent or has no `categories:` mapping with `route:` keys.
+ROUTES: dict[str, str] = {
+    "P1": "claude-opus-4.7", "P2": "claude-opus-4.7", "P3": "claude-opus-4.7", "P4": "gpt-5.5",
+    "P5": "deepseek-v4-pro", "P6": "claude-opus-4.7", "P7": "claude-opus-4.7", "P8": "claude-opus-4.7",
+    "P9": "claude-opus-4.7", "P10": "gpt-5.5", "N1": "deepseek-v4-pro", "N2": "deepseek-v4-pro",
+    "N3": "gemini-3.1-pro", "N4": "deepseek-v4-pro", "N5": "gemini-3.1-pro", "N6": "deepseek-v4-pro",
+    "N7": "claude-opus-4.7", "N8": "deepseek-v4-pro", "N9": "deepseek-v4-pro", "N10": "claude-opus-4.7",
+}  # fmt: skip
+ROUTING_YAML = Path(__file__).resolve().parents[1] / "policies" / "routing.yaml"
+TARGET_BYTES = 32 * 1024
+
+
+def load_routes() -> tuple[dict[str, str], str]:
+    """First-choice model per category, from policies/routing.yaml when it has them."""
+    try:
+        import yaml
+
+        doc = yaml.safe_load(ROUTING_YAML.read_text())
+        routes = {
+            c: v["route"] for c, v in (doc.get("categories") or {}).items() if isinstance(v, dict) and "route" in v
+        }
+        if set(routes) >= set(CATEGORIES):
+            return routes, str(ROUTING_YAML)
+    except (OSError, ImportError, AttributeError, TypeError):
+        pass
+    return ROUTES, "built-in table"
+
+
+def evaluate(name: str, pairs: list[tuple[dict[str, Any], str]], routes: dict[str, str], detail: bool) -> None:
+    """Print accuracy, route agreement and, with detail, per-category P/R and a confusion table."""
+    preds = [classify(req) for req, _ in pairs]
+    gold = [cat for _, cat in pairs]
+    n = len(pairs)
+    correct = sum(p.category == g for p, g in zip(preds, gold, strict=True))
+    agree = sum(routes[p.category] == routes[g] for p, g in zip(preds, gold, strict=True))
+    low = sum(p.confidence < 0.4 for p in preds)
+    print(f"\n== {name}: {n} requests")
+    print(f"top-1 accuracy   {correct / n:7.2%}   ({correct}/{n})")
+    print(f"route agreement  {agree / n:7.2%}   ({agree}/{n})")
+    print(f"confidence < 0.4 {low / n:7.2%}   mean confidence {statistics.fmean(p.confidence for p in preds):.3f}")
+    if not detail:
+        return
+    confusion = Counter((g, p.category) for p, g in zip(preds, gold, strict=True))
+    present = [c for c in CATEGORIES if c in gold or any(p.category == c for p in preds)]
+    print(f"\n{'cat':>4} {'n':>4} {'prec':>6} {'recall':>6}  top confusions (true -> predicted)")
+    for c in present:
+        tp = confusion[(c, c)]
+        npred = sum(v for (g, p), v in confusion.items() if p == c)
+        ntrue = sum(v for (g, p), v in confusion.items() if g == c)
+        prec = f"{tp / npred:6.1%}" if npred else "     -"
+        rec = f"{tp / ntrue:6.1%}" if ntrue else "     -"
+        errs = sorted(((v, p) for (g, p), v in confusion.items() if g == c and p != c), reverse=True)[:3]
+        print(f"{c:>4} {ntrue:>4} {prec} {rec}  " + ", ".join(f"{p}:{v}" for v, p in errs))
+    print("\nconfusion (rows true, columns predicted)")
+    print("     " + "".join(f"{c:>4}" for c in present))
+    for g in present:
+        print(f"{g:>4} " + "".join(f"{confusion[(g, p)] or '.':>4}" for p in present))
+
+
+def shortcut_set(items: list[DevItem], seed: int = 7) -> list[tuple[dict[str, Any], str]]:
+    """Untrained non-P10/N10 requests with unseen tools attached, or sent as a later turn of a chat."""
+    rng = random.Random(seed)
+    openers = openers_from([it.request for it in items])
+    out = []
+    for it in items:
+        if it.category in ("P10", "N10"):
+            continue
+        if rng.random() < 0.5:
+            out.append((attach_tools(it.request, rng, EVAL_TOOLS), it.category))
+        else:
+            out.append((prepend_turns(it.request, rng, openers), it.category))
+    return out
+
+
+def padded(request: dict[str, Any], filler: str) -> dict[str, Any]:
+    """The request with its last message grown to ~32 KB by repeating other dev text in front."""
+    out = copy.deepcopy(request)
+    last = out["messages"][-1]
+    text = last.get("content") if isinstance(last.get("content"), str) else ""
+    need = max(0, TARGET_BYTES - len(text.encode()))
+    last["content"] = (filler * (need // max(1, len(filler)) + 1))[:need] + text
+    return out
+
+
+def latency(name: str, requests: list[dict[str, Any]], rounds: int = 3) -> None:
+    """Print p50/p99/max per-call latency of classify() in microseconds."""
+    for req in requests[:50]:
+        classify(req)
+    samples = []
+    for _ in range(rounds):
+        for req in requests:
+            t0 = time.perf_counter_ns()
+            classify(req)
+            samples.append((time.perf_counter_ns() - t0) / 1000)
+    samples.sort()
+    p = lambda q: samples[min(len(samples) - 1, int(q * len(samples)))]  # noqa: E731
+    print(f"{name:<34} n={len(samples):5}  p50 {p(0.5):7.0f} us  p99 {p(0.99):7.0f} us  max {samples[-1]:7.0f} us")
+
+
+def main() -> None:
+    """Run the whole benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dev-set")
+    args = parser.parse_args()
+    items = load_dev(dev_path(args.dev_set))
+    routes, route_source = load_routes()
+    held = [it for it in items if held_out(it)]
+    untrained = [it for it in items if held_out(it) or not trainable(it)]
+    print(
+        f"dev set {len(items)} items; held-out split {len(held)}; "
+        f"untrained (held-out + eval-only licences) {len(untrained)}"
+    )
+    print(f"routes from {route_source}")
+    evaluate("held-out split (30%, all licences)", [(it.request, it.category) for it in held], routes, detail=True)
+    evaluate(
+        "all untrained items (held-out + eval-only licences)",
+        [(it.request, it.category) for it in untrained],
+        routes,
+        detail=True,
+    )
+    evaluate(
+        "shortcut-breaking set (unseen tools / later chat turn; untrained non-P10/N10 items)",
+        shortcut_set(untrained),
+        routes,
+        detail=True,
+    )
+
+    print("\n== latency of classify() (single thread)")
+    rng = random.Random(3)
+    requests = [it.request for it in held]
+    filler = "\n\n".join(str(it.request["messages"][-1].get("content") or "") for it in rng.sample(items, 40))
+    big = [padded(r, filler) for r in rng.sample(requests, 300)]
+    sizes = [len(str(r["messages"][-1]["content"]).encode()) for r in big]
+    latency("held-out requests as they are", requests)
+    latency(f"padded to ~32 KB (median {statistics.median(sizes) / 1024:.0f} KiB)", big)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""classify(): structural signals plus the trained text model, for one chat-completions body."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from gateway.classify.features import featurize
+from gateway.classify.model import load_model
+from gateway.classify.signals import compute_signals
+from gateway.classify.types import CATEGORIES, DEFAULT_CATEGORY, Classification
+from gateway.classify.view import view_request
+
+_UNINFORMED = 1.0 / len(CATEGORIES)
+
+
+def classify(request: Mapping[str, Any]) -> Classification:
+    """Predict the SMQTS category of a parsed chat-completions request; pure and never raises on shape."""
+    view = view_request(request)
+    signals = compute_signals(view)
+    if view.n_messages == 0 or not (view.task.strip() or view.has_tools):
+        return Classification(DEFAULT_CATEGORY, _UNINFORMED, signals)
+    model = load_model()
+    probs = model.probabilities(featurize(view, signals))
+    best = int(np.argmax(probs))
+    return Classification(model.classes[best], round(float(probs[best]), 4), signals)

@@ -1,0 +1,291 @@
+"""Nearly-free structural signals of a request: tools, diffs, stack traces, schemas, turns, languages."""
+
+from __future__ import annotations
+
+import re
+
+from gateway.classify.view import RequestView
+
+# Cost model: Python's `re` walks every position of the text (~0.1-0.2 us per char per pattern)
+# and even `str.lower()` or a substring search costs 5-130 us on 32 KB of non-ASCII text, against
+# a 1 ms budget. So only a few substring searches see the whole text; everything else runs over
+# a bounded head/tail window, and regexes only confirm a substring hit in a small span around it.
+_M = re.MULTILINE
+_HUNK = re.compile(r"@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
+_STACK_CONFIRM = (
+    ("Traceback (most recent call last)", None),
+    ('", line ', re.compile(r"File \"[^\"\n]+\", line \d+")),
+    (".java:", re.compile(r"at [\w$.<>]+\([\w$]+\.java:\d+\)")),
+    (".kt:", re.compile(r"at [\w$.<>]+\([\w$]+\.kt:\d+\)")),
+    ('Exception in thread "', None),
+    (".js:", re.compile(r"\.js:\d+:\d+")),
+    (".ts:", re.compile(r"\.ts:\d+:\d+")),
+    ("goroutine ", re.compile(r"goroutine \d+ \[")),
+    ("panicked at", None),
+    (":line ", re.compile(r"\) in [^\n]+:line \d+")),
+)
+_ERROR_LINE = re.compile(r"\b[A-Z]\w*(?:Error|Exception)\b(?::|\s*$)", _M)
+_SQL_QUERY = re.compile(r"\bSELECT\b[^;]{1,300}?\bFROM\b")
+# Line-start checks run per line of the window: a cheap startswith/`in` prefilter, then a match.
+_FILE_STARTS = ("```", "#", "//", "File:", "file:", "--- ", "**", "Path:", "`")
+_FILENAME_LINE = re.compile(
+    r"(?:```[\w+-]*[ \t]+|#+[ \t]*|//[ \t]*|File:[ \t]*|file:[ \t]*|--- |\*\*|Path:[ \t]*)?`?"
+    r"([\w./-]+\.(?:py|js|ts|tsx|jsx|java|go|rs|rb|php|cs|cpp|cc|c|h|hpp|kt|swift|scala|sql|ya?ml|json|toml"
+    r"|html|css|vue|sh|cfg|ini|md))\b"
+)
+_CODE_STARTS = (
+    "def ",
+    "class ",
+    "function ",
+    "async function ",
+    "public ",
+    "private ",
+    "protected ",
+    "func ",
+    "fn ",
+    "impl ",
+    "import ",
+    "from ",
+    "#include",
+    "const ",
+    "let ",
+    "var ",
+    "package ",
+    "return ",
+    "if (",
+    "for (",
+    "using ",
+    "namespace ",
+)
+_TRANSCRIPT_LINE = re.compile(r"(?:#\w+#|[A-Z][\w.]{0,15}(?: [A-Z][\w.]{0,15})?|Speaker ?\w{1,3}|Q|A)[ \t]*:[ \t]*\S")
+_TARGET_LANGUAGE = re.compile(
+    r"\b(?:into|to|in)\s+(?:plain\s+|simple\s+|formal\s+|british\s+|american\s+|brazilian\s+|simplified\s+|traditional\s+)?"
+    r"(?:english|german|french|spanish|italian|portuguese|russian|ukrainian|chinese|mandarin|cantonese|japanese|korean"
+    r"|czech|hebrew|arabic|hindi|dutch|polish|turkish|swedish|norwegian|danish|finnish|greek|vietnamese|thai"
+    r"|indonesian|romanian|hungarian|persian|farsi|urdu|bengali|swahili)\b",
+)
+_NON_LATIN = re.compile(
+    r"[\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0900-\u097f\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]"
+)
+_DIACRITIC = re.compile(r"[À-ÖØ-öø-ÿĀ-žȘ-ț]")
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?%?")
+_BACK_REFERENCE = re.compile(
+    r"\b(?:your (?:previous |last |earlier |first |second )?(?:answer|response|reply|story|poem|code|list|essay|email"
+    r"|explanation|suggestion|example|solution|plan|draft)s?|previous (?:answer|response|question|message|point)"
+    r"|(?:the|that) (?:last|first|second|third) (?:one|point|option|step|paragraph)"
+    r"|you (?:just )?(?:said|mentioned|wrote|suggested|gave)|as (?:before|above)|same (?:thing|way|format|style)"
+    r"|instead|again|continue|go on|elaborate|expand on|what about|and (?:if|what)"
+    r"|tell me more|why (?:is|did|does) (?:that|it)|make it|rewrite it|shorten it|the above|earlier)\b",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[a-z]{4,}")
+_STOP = frozenset(
+    "this that with from have what which when where there their they them your about would could should will "
+    "into been were than then also some more most other only just like make made does each such these those "
+    "here please following given using write code text below above based need want".split()
+)
+# Single words are checked against the window's word set (one hash lookup each); phrases are
+# only searched for when one of their words is present.
+_WORD_TABLE = str.maketrans({c: " " for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~\t\r\n"})
+_MIGRATION_WORDS = frozenset(
+    "alembic flyway liquibase knex sequelize makemigrations schema_migrations migrations migration prisma goose "
+    "dbmate".split()
+)
+_MIGRATION_PHRASES = ("activerecord::migration", "op.add_column", "op.create_table", "db:migrate")
+_ALTER = ("alter table", "add column", "drop column", "rename column")
+_TEST_WORDS = frozenset(
+    "assert assertequal assertequals asserttrue assertthat unittest pytest junit jest mocha rspec".split()
+)
+_TEST_PHRASES = ("def test_", "@test", "describe(", "it('", 'it("', "expect(")
+_TRANSLATE_WORDS = frozenset(
+    "translate translated translating translation translations translator übersetze übersetzen übersetzung traduire "
+    "traduis traduisez traduction traduce traducir traduzca traducción traduz traduzir traduci traduzione".split()
+)
+_TRANSLATE_SCRIPTS = ("переве", "перекла", "翻译", "翻譯", "翻訳", "번역")
+_INJECTION_TRIGGERS = frozenset(
+    "ignore disregard developer jailbreak jailbroken jailbreaking dan unfiltered amoral uncensored ethical moral "
+    "restrictions filters prompt character policy policies".split()
+)
+_INJECTION = (
+    "ignore all previous",
+    "ignore previous",
+    "ignore all prior",
+    "ignore prior",
+    "ignore the above",
+    "ignore your",
+    "disregard",
+    "developer mode",
+    "jailbr",
+    "do anything now",
+    "no ethical",
+    "no moral",
+    "without any restrictions",
+    "without any filter",
+    "system prompt",
+    "stay in character",
+    "unfiltered",
+    "amoral",
+    "content polic",
+    "uncensored",
+)
+_FORMAT_WORDS = frozenset("json yaml xml csv toml jsonl ndjson".split())
+_REACT = ("\nthought:", "\naction:", "\naction input:", "\nobservation:", "access to the following tools")
+_EMAIL = ("\nsubject:", "\nfrom:", "\nto:", "\ncc:", "\nsent:", "subject:")
+
+_HEAD = 3_000
+_TAIL = 1_000
+
+
+def _window(text: str) -> str:
+    return text if len(text) <= _HEAD + _TAIL else text[:_HEAD] + "\n" + text[-_TAIL:]
+
+
+def _any(text: str, needles: tuple[str, ...]) -> bool:
+    return any(n in text for n in needles)
+
+
+def _confirm(text: str, needle: str, pattern: re.Pattern[str] | None, span: int = 300, tries: int = 3) -> bool:
+    """True when `needle` occurs and (if given) `pattern` matches near one of its first few occurrences."""
+    at = text.find(needle)
+    while at >= 0 and tries:
+        if pattern is None or pattern.search(text, max(0, at - span), at + span):
+            return True
+        at = text.find(needle, at + 1)
+        tries -= 1
+    return False
+
+
+def _line_counts(head: str) -> tuple[int, int, int]:
+    """(distinct file names in header lines, code-looking lines, 'Speaker: text' lines) in the window."""
+    files: set[str] = set()
+    code = speakers = 0
+    lines = head.split("\n")
+    # Bounded: a window of thousands of one-character lines must not cost thousands of iterations.
+    for line in lines[:80] + lines[-20:] if len(lines) > 100 else lines:
+        stripped = line.lstrip()
+        if stripped.startswith(_CODE_STARTS):
+            code += 1
+        if stripped.startswith(_FILE_STARTS):
+            found = _FILENAME_LINE.match(stripped)
+            if found:
+                files.add(found.group(1))
+        if ":" in stripped[:24] and _TRANSCRIPT_LINE.match(stripped):
+            speakers += 1
+    return len(files), code, speakers
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+def _tool_words(tool_text: str) -> set[str]:
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", tool_text).replace("_", " ")
+    return _content_words(spaced)
+
+
+def _conversation_signals(view: RequestView, head: str, add) -> None:
+    if view.has_tools:
+        add("tools")
+    if view.tool_choice_forced:
+        add("tool_choice")
+    if view.tool_calls_in_history or view.n_tool_results:
+        add("tool_history")
+    if view.last_role in ("tool", "function"):
+        add("tool_result_last")
+    if view.has_tools and len(_tool_words(view.tool_text) & _content_words(head[:1500])) >= 2:
+        add("tool_overlap")
+    if view.n_user_turns >= 2:
+        add("multi_turn")
+        if view.n_user_turns >= 4:
+            add("long_chat")
+        if len(_content_words(head[:1500]) & _content_words(view.history)) >= 2:
+            add("context_overlap")
+        if _BACK_REFERENCE.search(view.task, 0, 600):
+            add("back_reference")
+    if view.system.strip():
+        add("system_prompt")
+    if view.response_format == "json_schema":
+        add("response_format_schema")
+    elif view.response_format == "json_object":
+        add("response_format_json")
+    if view.has_image:
+        add("image")
+
+
+def compute_signals(view: RequestView) -> tuple[str, ...]:
+    """Return the names of the structural signals that fire for this request, in a fixed order."""
+    task = view.task
+    head = _window(task)
+    out: list[str] = []
+    add = out.append
+    _conversation_signals(view, head, add)
+    if not task.strip():
+        add("empty_task")
+        return tuple(out)
+
+    # Whole-text checks (a handful of substring searches): structure that can sit anywhere.
+    fences = head.count("```")
+    if fences < 2 and "```" in task[len(head) :]:
+        fences = 2
+    if "diff --git " in task or _confirm(task, "@@ -", _HUNK, span=60):
+        add("unified_diff")
+    if "Traceback (most recent call last)" in task or any(_confirm(head, n, p) for n, p in _STACK_CONFIRM[1:]):
+        add("stack_trace")
+    if "CREATE TABLE" in task or "create table" in head.lower() or "Create table" in task:
+        add("create_table")
+
+    # Everything else looks at the bounded head/tail window only.
+    low = head.lower()
+    edges_low = low[:400] + "\n" + low[-400:]
+    words = set(low.translate(_WORD_TABLE).split())
+    edge_words = set(edges_low.translate(_WORD_TABLE).split())
+    if _any(low, _REACT) or _any(view.system.lower(), _REACT):
+        add("react_agent")
+    if len(task) > 4_000:
+        add("long_task")
+    elif len(task) < 200:
+        add("short_task")
+    if task.rstrip().endswith("?"):
+        add("question")
+    if _confirm(head, "Error", _ERROR_LINE, span=60) or _confirm(head, "Exception", _ERROR_LINE, span=60):
+        add("error_line")
+    if _confirm(head, "SELECT", _SQL_QUERY, span=320):
+        add("sql_query")
+    if _any(low, _ALTER):
+        add("alter_table")
+    if not words.isdisjoint(_MIGRATION_WORDS) or _any(low, _MIGRATION_PHRASES):
+        add("migration_tool")
+    if fences >= 2:
+        add("code_fence")
+    if fences >= 4:
+        add("many_fences")
+    files, code_lines, speaker_lines = _line_counts(head)
+    if files >= 2:
+        add("multi_file")
+    if code_lines >= 2:
+        add("code_lines")
+    if not words.isdisjoint(_TEST_WORDS) or _any(low, _TEST_PHRASES):
+        add("test_code")
+    if '"$schema"' in head or '"properties"' in head:
+        add("json_schema_text")
+
+    if not edge_words.isdisjoint(_TRANSLATE_WORDS) or (not edges_low.isascii() and _any(edges_low, _TRANSLATE_SCRIPTS)):
+        add("translate_request")
+    if _TARGET_LANGUAGE.search(edges_low):
+        add("target_language")
+    if not head.isascii():
+        if len(_NON_LATIN.findall(head, 0, 1_500)) >= 8:
+            add("non_latin_script")
+        if len(_DIACRITIC.findall(head, 0, 1_500)) >= 6:
+            add("latin_diacritics")
+    if speaker_lines >= 4:
+        add("transcript")
+    if sum(n in low for n in _EMAIL) >= 2:
+        add("email_headers")
+    if not words.isdisjoint(_INJECTION_TRIGGERS) and _any(low, _INJECTION):
+        add("injection_phrase")
+    if not edge_words.isdisjoint(_FORMAT_WORDS) or "markdown table" in edges_low:
+        add("format_request")
+    if len(task) < 1_500 and len(_NUMBER.findall(task)) >= 3:
+        add("numeric_problem")
+    return tuple(out)
