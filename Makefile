@@ -22,12 +22,14 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 run: $(VENV)/.run-installed
+	$(BIN)/gateway db upgrade
 	$(BIN)/gateway serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest
 
 demo: $(VENV)/.run-installed
+	$(BIN)/gateway db upgrade
 	$(BIN)/gateway demo
 
 lint: $(VENV)/.test-installed

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from decimal import Decimal
 
+from gateway.budgets import Reservation
 from gateway.context import GatewayContext
 from gateway.dispatch import Charge, DispatchLog
 from gateway.pricing import request_cost
@@ -45,8 +46,9 @@ def price(ctx: GatewayContext, record: RequestRecord, charges: Sequence[Charge])
     record.cache_savings_usd = cache_savings
 
 
-def settle(ctx: GatewayContext, record: RequestRecord, dispatch_log: DispatchLog, started: float) -> None:
-    """Price, time and emit a finished (or failed) request."""
+def settle(ctx: GatewayContext, record: RequestRecord, dispatch_log: DispatchLog, started: float,
+           reservation: Reservation | None = None) -> None:
+    """Price, time and emit a finished (or failed) request, and settle its budget reservation."""
     record.attempts = len(dispatch_log.tried)
     record.fallbacks = dispatch_log.fallbacks
     record.tool_repairs = dispatch_log.repairs
@@ -54,3 +56,5 @@ def settle(ctx: GatewayContext, record: RequestRecord, dispatch_log: DispatchLog
     price(ctx, record, dispatch_log.charges)
     record.latency_ms = (time.perf_counter() - started) * 1000
     emit(ctx, record)
+    if reservation is not None:
+        ctx.guard.settle_later(reservation, record.cost_usd)

@@ -1,4 +1,4 @@
-"""create_app(settings): wires the catalogue, providers, upstream clients and routes."""
+"""create_app(settings): wires the catalogue, policy, providers, state, ledger, metrics and routes."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
-from gateway.api import errors, health, openai, routing
+from gateway.api import admin, errors, health, openai, routing
 from gateway.breakers import CircuitBreakers
+from gateway.budgets import BudgetGuard
 from gateway.catalogue import load_catalogue
 from gateway.context import GatewayContext
 from gateway.dispatch import Dispatcher, RetrySettings
 from gateway.errors import GatewayError
+from gateway.keycache import KeyCache
 from gateway.metrics import GatewayMetrics, MetricsRecorder, metrics_endpoint
 from gateway.policy import load_policy
 from gateway.policy.watcher import PolicyWatcher
@@ -25,13 +27,21 @@ from gateway.providers.openai_compat import OpenAICompatProvider
 from gateway.providers.simulated import SimulatedProvider
 from gateway.records import Recorder
 from gateway.settings import Settings
-from gateway.state import MemoryState
+from gateway.state import MemoryState, RedisState, StateStore
 
 log = logging.getLogger("gateway")
 
 
+def _state(settings: Settings, metrics: GatewayMetrics) -> StateStore:
+    if not settings.redis_url:
+        return MemoryState()
+    metrics.set_redis_up(True)
+    return RedisState(settings.redis_url, settings.redis_fail_open, on_health=metrics.set_redis_up,
+                      on_fail_open=metrics.redis_failed_open)
+
+
 def build_context(settings: Settings, metrics: GatewayMetrics, recorders: Sequence[Recorder] = ()) -> GatewayContext:
-    """Load the catalogue and policy and construct providers (no I/O beyond reading the policies)."""
+    """Load the catalogue and policy and construct every component (no network I/O yet)."""
     catalogue = load_catalogue(settings.policies_dir, settings.baseline_model)
     if settings.simulate:
         catalogue = catalogue.simulated()
@@ -46,8 +56,20 @@ def build_context(settings: Settings, metrics: GatewayMetrics, recorders: Sequen
                                on_change=metrics.set_circuit_state)
     dispatcher = Dispatcher(providers, breakers, RetrySettings.from_settings(settings), on_retry=metrics.retry,
                             on_attempt=metrics.observe_upstream)
-    return GatewayContext(settings, catalogue, policy, MemoryState(), providers, clients, breakers, dispatcher,
-                          [*recorders, MetricsRecorder(metrics)])
+    state = _state(settings, metrics)
+    all_recorders: list[Recorder] = [*recorders, MetricsRecorder(metrics)]
+    engine = writer = keys = None
+    if settings.ledger:
+        from gateway.ledger import LedgerWriter, create_engine
+
+        engine = create_engine(settings.database_url)
+        writer = LedgerWriter(settings.database_url, settings.spool_dir, engine=engine)
+        keys = KeyCache(engine, settings.key_refresh_s)
+        all_recorders.append(writer)
+        metrics.watch_ledger(writer)
+    guard = BudgetGuard(state, keys, on_reject=metrics.budget_rejected, on_rate_limit=metrics.rate_limited)
+    return GatewayContext(settings, catalogue, policy, state, providers, clients, breakers, dispatcher, guard,
+                          all_recorders, engine, writer, keys)
 
 
 def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] = ()) -> FastAPI:
@@ -59,11 +81,22 @@ def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if ctx.engine is not None:
+            from gateway.ledger.migrate import check_up_to_date_async
+
+            await check_up_to_date_async(settings.database_url)  # refuses an old schema, naming the command
+            await ctx.writer.start()
+            await ctx.keys.start()
         watcher.start()
         try:
             yield
         finally:
             await watcher.stop()
+            if ctx.engine is not None:
+                await ctx.keys.stop()
+                await ctx.writer.close()  # graceful shutdown flushes every accounted row
+                await ctx.engine.dispose()
+            await ctx.state.close()
             await ctx.clients.close()
             metrics.close()
 
@@ -78,6 +111,7 @@ def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] =
         Route("/health", health.health, methods=["GET"]),
         Route("/ready", health.ready, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
+        *admin.routes(),
     ]
     app = FastAPI(title="LLM routing gateway", lifespan=lifespan, routes=routes, docs_url=None, redoc_url=None)
     app.state.ctx = ctx

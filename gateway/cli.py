@@ -9,6 +9,7 @@ import os
 import typer
 
 from gateway.catalogue import CatalogueError, load_catalogue
+from gateway.cli_ledger import db_app, keys_app, spend
 from gateway.cli_policy import app as policy_app
 from gateway.settings import Settings
 
@@ -18,6 +19,9 @@ log = logging.getLogger("gateway")
 
 
 app.add_typer(policy_app, name="policy")
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.command()(spend)
 
 
 @app.callback()

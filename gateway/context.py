@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gateway.breakers import CircuitBreakers
 from gateway.catalogue import Catalogue
@@ -14,6 +15,13 @@ from gateway.providers.http import UpstreamClients
 from gateway.records import Recorder
 from gateway.settings import Settings
 from gateway.state import StateStore
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from gateway.budgets import BudgetGuard
+    from gateway.keycache import KeyCache
+    from gateway.ledger import LedgerWriter
 
 
 @dataclass(slots=True)
@@ -28,4 +36,8 @@ class GatewayContext:
     clients: UpstreamClients
     breakers: CircuitBreakers
     dispatcher: Dispatcher
+    guard: BudgetGuard
     recorders: list[Recorder] = field(default_factory=list)
+    engine: AsyncEngine | None = None
+    writer: LedgerWriter | None = None
+    keys: KeyCache | None = None

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -71,10 +72,12 @@ def request_facts(body: Mapping[str, Any], body_bytes: int) -> RequestFacts:
 
 
 async def route(ctx: GatewayContext, headers: Headers, caller: Caller, body: Mapping[str, Any],
-                body_bytes: int) -> RoutingResult:
+                body_bytes: int, soft_limited: bool = False) -> RoutingResult:
     """Classify the request and decide its plan (no upstream is called)."""
     policy = ctx.policy
     constraints = policy.constraints_for(caller.team)
+    if soft_limited:  # past a soft budget limit: substitute-able categories take their cheapest route
+        constraints = replace(constraints, preference="cheapest")
     named = trusted_category(headers, caller, constraints)
     if named:
         classification = Classified(named, 1.0, ("header",))
@@ -91,6 +94,13 @@ async def route(ctx: GatewayContext, headers: Headers, caller: Caller, body: Map
     plan = decide(policy, ctx.catalogue, classification, facts, constraints, datetime.now(UTC),
                   sticky_model=sticky_model, unavailable=lambda d: unavailable(ctx, d))
     return RoutingResult(plan, classification, key, first_turn, facts, constraints)
+
+
+def estimated_cost(plan: RoutePlan) -> Decimal:
+    """The estimate for the plan's first choice (what a budget reservation holds)."""
+    first = plan.attempts[0].deployment.model
+    return next((c.estimated_cost_usd for c in plan.candidates if c.model == first and c.estimated_cost_usd),
+                Decimal(0))
 
 
 def unavailable(ctx: GatewayContext, deployment: Deployment) -> str | None:

@@ -42,6 +42,10 @@ class Settings:
     retry_max_s: float = 2.0
     breaker_failures: int = 5
     breaker_cooldown_s: float = 30.0
+    ledger: bool = True
+    spool_dir: Path = Path("var/spool")
+    redis_fail_open: bool = True
+    key_refresh_s: float = 5.0
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -67,6 +71,10 @@ class Settings:
             retry_max_s=float(env.get("GATEWAY_RETRY_MAX_S", 2.0)),
             breaker_failures=int(env.get("GATEWAY_BREAKER_FAILURES", 5)),
             breaker_cooldown_s=float(env.get("GATEWAY_BREAKER_COOLDOWN_S", 30.0)),
+            ledger=env.get("GATEWAY_LEDGER", "on").strip().lower() not in {"0", "off", "false", "no"},
+            spool_dir=Path(env.get("GATEWAY_SPOOL_DIR", "var/spool")),
+            redis_fail_open=env.get("GATEWAY_REDIS_FAIL", "open").strip().lower() != "closed",
+            key_refresh_s=float(env.get("GATEWAY_KEY_REFRESH_S", 5.0)),
             extra_env=dict(env),
         )
 

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from gateway.accounting import settle
+from gateway.budgets import Reservation
 from gateway.catalogue import Deployment
 from gateway.context import GatewayContext
 from gateway.dispatch import Charge, DispatchLog
@@ -34,6 +35,7 @@ class StreamJob:
     record: RequestRecord
     dispatch_log: DispatchLog
     started: float
+    reservation: Reservation | None = None
 
 
 def _estimated_usage(body: dict[str, Any], streamed_chars: int) -> Usage:
@@ -94,7 +96,7 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
             usage = _estimated_usage(body, streamed_chars)
             record.error_code = record.error_code or "usage_estimated"
         job.dispatch_log.charges.insert(0, Charge(deployment, usage))
-        settle(job.ctx, record, job.dispatch_log, job.started)
+        settle(job.ctx, record, job.dispatch_log, job.started, job.reservation)
 
 
 async def _validated(job: StreamJob, deployment: Deployment, assembler: ToolCallAssembler,

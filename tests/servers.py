@@ -71,8 +71,9 @@ class GatewayServer:
 
 
 def settings_for(policies: Path, **overrides: Any) -> Settings:
-    """Test settings: mock upstream keys present, short timeouts."""
+    """Test settings: mock upstream keys present, short timeouts, ledger off unless a database is given."""
     env = {**UPSTREAM_KEYS, **overrides.pop("env", {})}
-    base = dict(policies_dir=policies, extra_env=env, connect_timeout_s=2.0, read_timeout_s=5.0, total_timeout_s=10.0)
+    base = dict(policies_dir=policies, extra_env=env, connect_timeout_s=2.0, read_timeout_s=5.0, total_timeout_s=10.0,
+                ledger="database_url" in overrides)
     base.update(overrides)
     return Settings(**base)

@@ -49,12 +49,14 @@ async def chat_completions(request: Request) -> Response:
     ctx: GatewayContext = request.app.state.ctx
     started = time.perf_counter()
     request_id = "req_" + secrets.token_hex(12)
-    caller = authenticate(request, ctx.settings.master_key)
+    caller = authenticate(request, ctx.settings.master_key, ctx.keys)
     raw = await read_body(request, ctx.settings.max_body_bytes)
     body = parse_chat_request(raw)
-    routed = await routing.route(ctx, request.headers, caller, body, len(raw))
+    admission = await ctx.guard.admit(caller, len(raw) // 4)
+    routed = await routing.route(ctx, request.headers, caller, body, len(raw), admission.soft_limited)
     plan = routed.plan
     escalation = routing.escalation_plan(ctx, routed)
+    reservation = await ctx.guard.reserve(caller, routing.estimated_cost(plan))
     record = RequestRecord(
         request_id=request_id, started_at=datetime.now(UTC), key_id=caller.key_id, team=caller.team,
         requested_model=body["model"], stream=bool(body.get("stream")), model=plan.model.name,
@@ -75,7 +77,7 @@ async def chat_completions(request: Request) -> Response:
             completion, deployment = await ctx.dispatcher.complete_valid(plan, body, escalation, dispatch_log)
     except GatewayError as exc:
         record.status, record.error_code = exc.status_code, exc.code
-        settle(ctx, record, dispatch_log, started)
+        settle(ctx, record, dispatch_log, started, reservation)
         exc.headers.update(headers)
         exc.headers["x-gateway-attempts"] = str(len(dispatch_log.tried))
         raise
@@ -83,11 +85,11 @@ async def chat_completions(request: Request) -> Response:
     await routing.remember(ctx, routed, deployment.model)
     if body.get("stream"):
         headers["x-gateway-attempts"] = str(len(dispatch_log.tried))
-        job = StreamJob(ctx, body, plan, escalation, record, dispatch_log, started)
+        job = StreamJob(ctx, body, plan, escalation, record, dispatch_log, started, reservation)
         return StreamingResponse(relay(job, stream, deployment), media_type="text/event-stream",
                                  headers={**headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
     completion.body["model"] = deployment.model
-    settle(ctx, record, dispatch_log, started)
+    settle(ctx, record, dispatch_log, started, reservation)
     headers["x-gateway-attempts"] = str(record.attempts)
     headers["x-gateway-tool-repairs"] = str(record.tool_repairs)
     headers["x-gateway-cost-usd"] = money(record.cost_usd)
@@ -98,7 +100,7 @@ async def chat_completions(request: Request) -> Response:
 async def list_models(request: Request) -> Response:
     """GET /v1/models: catalogue models and aliases."""
     ctx: GatewayContext = request.app.state.ctx
-    authenticate(request, ctx.settings.master_key)
+    authenticate(request, ctx.settings.master_key, ctx.keys)
     names = [routing.ROUTING_ALIAS, *ctx.catalogue.models, *ctx.catalogue.aliases]
     data = [_model_entry(ctx, name) for name in dict.fromkeys(names)]
     return Response(orjson.dumps({"object": "list", "data": data}), media_type="application/json")
@@ -107,7 +109,7 @@ async def list_models(request: Request) -> Response:
 async def get_model(request: Request) -> Response:
     """GET /v1/models/{model}: one model or alias."""
     ctx: GatewayContext = request.app.state.ctx
-    authenticate(request, ctx.settings.master_key)
+    authenticate(request, ctx.settings.master_key, ctx.keys)
     name = request.path_params["model"]
     if name != routing.ROUTING_ALIAS and ctx.catalogue.resolve(name) is None:
         raise ModelNotFound(f"The model {name!r} does not exist.", param="model")

@@ -16,7 +16,7 @@ from gateway.wire import parse_chat_request
 async def explain(request: Request) -> Response:
     """Classification, plan, estimated cost of each candidate, and the reasons."""
     ctx: GatewayContext = request.app.state.ctx
-    caller = authenticate(request, ctx.settings.master_key)
+    caller = authenticate(request, ctx.settings.master_key, ctx.keys)
     raw = await read_body(request, ctx.settings.max_body_bytes)
     body = parse_chat_request(raw)
     routed = await routing.route(ctx, request.headers, caller, body, len(raw))

@@ -1,0 +1,149 @@
+"""The admin API (behind GATEWAY_ADMIN_KEY): virtual keys, budgets and spend reports."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.accounting import money
+from gateway.auth import require_admin
+from gateway.context import GatewayContext
+from gateway.errors import InvalidRequest, NotFound, NoDeploymentAvailable
+
+
+def _json(payload: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
+
+
+def _ledger(request: Request) -> GatewayContext:
+    ctx: GatewayContext = request.app.state.ctx
+    require_admin(request, ctx.settings.admin_key, ctx.settings.master_key)
+    if ctx.engine is None:
+        raise NoDeploymentAvailable("the ledger is disabled (GATEWAY_LEDGER=off); keys and budgets need it",
+                                    code="ledger_disabled")
+    return ctx
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = orjson.loads(await request.body() or b"{}")
+    except orjson.JSONDecodeError:
+        raise InvalidRequest("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("the request body must be a JSON object")
+    return body
+
+
+def _positive_int(body: dict[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise InvalidRequest(f"'{name}' must be a positive integer", param=name)
+    return value
+
+
+def _usd(value: Any, name: str) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise InvalidRequest(f"'{name}' must be a number of USD", param=name) from None
+    if amount < 0:
+        raise InvalidRequest(f"'{name}' must not be negative", param=name)
+    return amount
+
+
+async def create_key_endpoint(request: Request) -> Response:
+    """POST /admin/keys {team, name?, rpm?, tpm?, budget_usd?, period?}: the key is shown once."""
+    from gateway.ledger import create_key, set_budget
+
+    ctx = _ledger(request)
+    body = await _body(request)
+    team = body.get("team")
+    if not isinstance(team, str) or not team:
+        raise InvalidRequest("'team' is required: the team whose policy constraints apply", param="team")
+    plaintext, row = await create_key(ctx.engine, team, body.get("name"), _positive_int(body, "rpm"),
+                                      _positive_int(body, "tpm"))
+    if body.get("budget_usd") is not None:
+        period = body.get("period", "month")
+        if period not in ("day", "week", "month"):
+            raise InvalidRequest("'period' must be day, week or month", param="period")
+        await set_budget(ctx.engine, "key", row.id, _usd(body["budget_usd"], "budget_usd"), period,
+                         body.get("soft_fraction"))
+        await ctx.keys.refresh()
+    ctx.keys.add(row)
+    return _json({"id": row.id, "key": plaintext, "team": team, "name": row.name, "rpm": row.rpm, "tpm": row.tpm,
+                  "note": "store this key now: the gateway keeps only its hash"}, 201)
+
+
+async def list_keys_endpoint(request: Request) -> Response:
+    """GET /admin/keys: active keys (prefix only, never the key)."""
+    from gateway.ledger import load_keys
+
+    ctx = _ledger(request)
+    rows = await load_keys(ctx.engine)
+    return _json({"data": [{"id": r.id, "prefix": r.key_prefix, "team": r.team, "name": r.name, "rpm": r.rpm,
+                            "tpm": r.tpm, "created_at": r.created_at.isoformat()} for r in rows]})
+
+
+async def revoke_key_endpoint(request: Request) -> Response:
+    """DELETE /admin/keys/{id}."""
+    from gateway.ledger import revoke_key
+
+    ctx = _ledger(request)
+    key_id = request.path_params["key_id"]
+    if not await revoke_key(ctx.engine, key_id):
+        raise NotFound(f"no active key with id {key_id!r}")
+    ctx.keys.remove(key_id)
+    return _json({"id": key_id, "revoked": True})
+
+
+async def set_budget_endpoint(request: Request) -> Response:
+    """PUT /admin/budgets {scope: key|team, scope_id, limit_usd, period, soft_fraction?}."""
+    from gateway.ledger import set_budget
+
+    ctx = _ledger(request)
+    body = await _body(request)
+    try:
+        await set_budget(ctx.engine, body.get("scope"), str(body.get("scope_id") or ""),
+                         _usd(body.get("limit_usd"), "limit_usd"), body.get("period", "month"),
+                         body.get("soft_fraction"))
+    except ValueError as exc:
+        raise InvalidRequest(str(exc)) from None
+    await ctx.keys.refresh()
+    return _json({"ok": True})
+
+
+async def spend_endpoint(request: Request) -> Response:
+    """GET /admin/spend?by=team|key|model|category|day&since=7d."""
+    from gateway.ledger import parse_since, spend_report
+
+    ctx = _ledger(request)
+    by = request.query_params.get("by", "team")
+    if by not in ("team", "key", "model", "category", "day"):
+        raise InvalidRequest("'by' must be one of team, key, model, category, day", param="by")
+    try:
+        since = parse_since(request.query_params.get("since", "7d"))
+    except ValueError as exc:
+        raise InvalidRequest(str(exc), param="since") from None
+    rows = await spend_report(ctx.engine, by, since)
+    return _json({"by": by, "data": [{
+        "group": r.key, "requests": r.requests, "input_tokens": r.input_tokens,
+        "cached_input_tokens": r.cached_input_tokens, "cache_write_tokens": r.cache_write_tokens,
+        "output_tokens": r.output_tokens, "cost_usd": money(r.cost_usd), "baseline_usd": money(r.baseline_usd),
+        "saved_usd": money(r.saved_usd), "cache_savings_usd": money(r.cache_savings_usd),
+        "cache_share": float(r.cache_share) if r.cache_share is not None else None} for r in rows]})
+
+
+def routes() -> list[Route]:
+    """The admin routes."""
+    return [
+        Route("/admin/keys", create_key_endpoint, methods=["POST"]),
+        Route("/admin/keys", list_keys_endpoint, methods=["GET"]),
+        Route("/admin/keys/{key_id}", revoke_key_endpoint, methods=["DELETE"]),
+        Route("/admin/budgets", set_budget_endpoint, methods=["PUT"]),
+        Route("/admin/spend", spend_endpoint, methods=["GET"]),
+    ]

@@ -1,0 +1,178 @@
+"""Virtual keys, budgets, rate limits and the ledger, end to end on real PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from decimal import Decimal
+
+import httpx
+import openai
+import pytest
+import redis
+import asyncpg
+
+from gateway.ledger import upgrade
+from tests.conftest import MASTER_KEY
+from tests.test_ledger_support import admin_url, create_database, drop_database
+from tests.mock_upstream import wait_for
+from tests.redis_support import redis_server_url
+
+ADMIN_KEY = "gw-admin-test"
+HELLO = [{"role": "user", "content": "hi"}]
+
+
+@pytest.fixture
+def pg_database():
+    url = asyncio.run(create_database(admin_url()))
+    upgrade(url)
+    yield url
+    asyncio.run(drop_database(url))
+
+
+@pytest.fixture
+def redis_url():
+    url = f"{redis_server_url()}/13"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+
+
+@pytest.fixture
+def ledger_gateway(start_gateway, pg_database, redis_url, tmp_path):
+    return start_gateway(database_url=pg_database, redis_url=redis_url, admin_key=ADMIN_KEY,
+                         spool_dir=tmp_path / "spool", key_refresh_s=0.2)
+
+
+def admin(gateway, method, path, **kwargs):
+    url = gateway.base_url.replace("/v1", "") + path
+    return httpx.request(method, url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=20, **kwargs)
+
+
+def create_key(gateway, **body):
+    response = admin(gateway, "POST", "/admin/keys", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def sql(url, query, *params):
+    async def run():
+        conn = await asyncpg.connect(url)
+        try:
+            return await conn.fetch(query, *params)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def test_keys_are_hashed_usable_and_revocable(ledger_gateway, pg_database, upstream):
+    created = create_key(ledger_gateway, team="default", name="search")
+    key = created["key"]
+    assert key.startswith("gw-")
+    client = openai.OpenAI(base_url=ledger_gateway.base_url, api_key=key, max_retries=0)
+    assert client.chat.completions.create(model="gpt-5.5", messages=HELLO).choices[0].message.content
+    stored = sql(pg_database, "SELECT key_hash, key_prefix FROM api_keys WHERE id = $1", created["id"])
+    assert stored and key not in stored[0][0] and len(stored[0][0]) == 64
+    listing = admin(ledger_gateway, "GET", "/admin/keys").json()["data"]
+    assert created["id"] in [k["id"] for k in listing] and key not in str(listing)
+    assert admin(ledger_gateway, "DELETE", f"/admin/keys/{created['id']}").status_code == 200
+    with pytest.raises(openai.AuthenticationError):
+        client.chat.completions.create(model="gpt-5.5", messages=HELLO)
+
+
+def test_requests_land_in_the_ledger_with_costs(ledger_gateway, pg_database, upstream):
+    key = create_key(ledger_gateway, team="default")["key"]
+    client = openai.OpenAI(base_url=ledger_gateway.base_url, api_key=key, max_retries=0)
+    for _ in range(3):
+        client.chat.completions.create(model="gpt-5.5", messages=HELLO)
+    list(client.chat.completions.create(model="gpt-5.5", messages=HELLO, stream=True))
+    assert wait_for(lambda: sql(pg_database, "SELECT count(*) FROM requests")[0][0] == 4, timeout=10)
+    rows = sql(pg_database, "SELECT cost_usd, baseline_usd, team, model, deployment FROM requests")
+    assert all(r[0] > 0 and r[1] > 0 and r[2] == "default" and r[3] == "gpt-5.5" for r in rows), rows
+    spend = admin(ledger_gateway, "GET", "/admin/spend?by=team&since=1d").json()["data"]
+    assert spend[0]["group"] == "default" and spend[0]["requests"] == 4
+    assert Decimal(spend[0]["cost_usd"]) == sum(r[0] for r in rows)
+
+
+def test_team_constraints_apply_to_its_keys(ledger_gateway, upstream):
+    key = create_key(ledger_gateway, team="regulated")["key"]
+    client = openai.OpenAI(base_url=ledger_gateway.base_url, api_key=key, max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(model="auto", messages=HELLO)
+    assert raw.headers["x-gateway-deployment"] == "deepseek-v4-pro@self-hosted"
+    with pytest.raises(openai.PermissionDeniedError, match="self-hosted"):
+        client.chat.completions.create(model="gpt-5.5", messages=HELLO)
+
+
+def test_budget_is_enforced_exactly_under_concurrency(ledger_gateway, pg_database, upstream):
+    # each request: 12 prompt + 5 output tokens on GPT-5.5 = $0.00021; the reservation estimate is larger
+    key = create_key(ledger_gateway, team="default", budget_usd="0.005", period="day")
+    client = openai.OpenAI(base_url=ledger_gateway.base_url, api_key=key["key"], max_retries=0)
+
+    def one(_):
+        try:
+            client.chat.completions.create(model="gpt-5.5", messages=HELLO, max_tokens=5)
+            return "ok"
+        except openai.RateLimitError as exc:
+            assert exc.body["code"] == "insufficient_quota" and "resets at" in exc.body["message"]
+            return "quota"
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        outcomes = list(pool.map(one, range(60)))
+    assert "quota" in outcomes and "ok" in outcomes
+    assert wait_for(lambda: sql(pg_database, "SELECT count(*) FROM requests WHERE status = 200")[0][0]
+                    == outcomes.count("ok"), timeout=10)
+    spent = sql(pg_database, "SELECT sum(cost_usd) FROM requests WHERE key_id = $1", key["id"])[0][0]
+    assert spent <= Decimal("0.005")
+
+
+def test_rate_limit_per_key_is_shared_through_redis(ledger_gateway, upstream, redis_url):
+    key = create_key(ledger_gateway, team="default", rpm=3)["key"]
+    client = openai.OpenAI(base_url=ledger_gateway.base_url, api_key=key, max_retries=0)
+    for _ in range(3):
+        client.chat.completions.create(model="gpt-5.5", messages=HELLO)
+    with pytest.raises(openai.RateLimitError, match="requests per minute"):
+        client.chat.completions.create(model="gpt-5.5", messages=HELLO)
+    assert any(k.startswith(b"gw:rpm:") for k in redis.Redis.from_url(redis_url).keys())
+
+
+@pytest.mark.parametrize("fail_open", [True, False])
+def test_redis_loss_fails_open_or_closed(start_gateway, pg_database, tmp_path, upstream, fail_open):
+    gateway = start_gateway(database_url=pg_database, redis_url="redis://127.0.0.1:1/0", admin_key=ADMIN_KEY,
+                            spool_dir=tmp_path / "spool", redis_fail_open=fail_open)
+    key = create_key(gateway, team="default", rpm=100)["key"]
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=key, max_retries=0)
+    if fail_open:
+        assert client.chat.completions.create(model="gpt-5.5", messages=HELLO).choices
+        metrics = httpx.get(gateway.base_url.replace("/v1", "/metrics")).text
+        assert 'gateway_redis_up{role="state"} 0.0' in metrics
+        assert "gateway_redis_fail_open_total" in metrics
+    else:
+        with pytest.raises(openai.InternalServerError) as caught:
+            client.chat.completions.create(model="gpt-5.5", messages=HELLO)
+        assert caught.value.status_code == 503 and "fail closed" in str(caught.value)
+
+
+def test_startup_refuses_an_unmigrated_database(tmp_path, mock_policies):
+    from gateway.app import create_app
+    from tests.servers import settings_for
+
+    app = create_app(settings_for(mock_policies, database_url=f"sqlite:///{tmp_path}/empty.db",
+                                  spool_dir=tmp_path / "spool"))
+
+    async def start():
+        async with app.router.lifespan_context(app):
+            pass
+
+    with pytest.raises(Exception, match="gateway db upgrade"):
+        asyncio.run(start())
+
+
+def test_master_key_and_admin_key_are_required_for_admin(ledger_gateway):
+    url = ledger_gateway.base_url.replace("/v1", "") + "/admin/keys"
+    assert httpx.get(url).status_code == 401
+    assert httpx.get(url, headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert httpx.get(url, headers={"Authorization": f"Bearer {MASTER_KEY}"}).status_code == 200
+    response = httpx.post(url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, json={"name": "x"})
+    assert response.status_code == 400 and response.json()["error"]["param"] == "team"
