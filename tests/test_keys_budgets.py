@@ -6,17 +6,17 @@ import asyncio
 import concurrent.futures
 from decimal import Decimal
 
+import asyncpg
 import httpx
 import openai
 import pytest
 import redis
-import asyncpg
 
 from gateway.ledger import upgrade
 from tests.conftest import MASTER_KEY
-from tests.test_ledger_support import admin_url, create_database, drop_database
 from tests.mock_upstream import wait_for
 from tests.redis_support import redis_server_url
+from tests.test_ledger_support import admin_url, create_database, drop_database
 
 ADMIN_KEY = "gw-admin-test"
 HELLO = [{"role": "user", "content": "hi"}]

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from gateway.accounting import money
 from gateway.auth import require_admin
 from gateway.context import GatewayContext
-from gateway.errors import InvalidRequest, NotFound, NoDeploymentAvailable
+from gateway.errors import InvalidRequest, NoDeploymentAvailable, NotFound
 
 
 def _json(payload: Any, status: int = 200) -> Response:

@@ -88,7 +88,7 @@ _STOP = frozenset(
 # only searched for when one of their words is present.
 _WORD_TABLE = str.maketrans({c: " " for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~\t\r\n"})
 _MIGRATION_WORDS = frozenset(
-    "alembic flyway liquibase knex sequelize makemigrations schema_migrations migrations migration prisma goose "
+    "alembic flyway liquibase knex sequelize makemigrations schema_migrations prisma goose "
     "dbmate".split()
 )
 _MIGRATION_PHRASES = ("activerecord::migration", "op.add_column", "op.create_table", "db:migrate")

@@ -14,8 +14,8 @@ from gateway.classify.view import content_text
 # More generated examples where the dev set gives no licence-clean training data at all.
 _PER_CATEGORY = 160
 _GAP_CATEGORIES = {"P1": 320, "P3": 320, "P4": 320, "P7": 320, "P8": 320, "N5": 320, "N2": 280, "N6": 240}
-TOOLS_RATE = 0.15
-TURNS_RATE = 0.15
+TOOLS_RATE = 0.2
+TURNS_RATE = 0.25
 
 
 def generate(material: Material, rng: random.Random) -> list[Example]:

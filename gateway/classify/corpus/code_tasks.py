@@ -48,6 +48,12 @@ _P1_TASKS = (
     "Inline the wrapper `{fn}` at all its call sites and remove it from `{a}`.",
     "Rename the module `{a}` to `{b}` and fix all imports, entry points and mocks that reference the old path.",
     "Make `{cls}` a dataclass, drop its hand-written __init__ and __eq__, and adjust the code in other modules that relied on them.",
+    "Rename the file `{a}` to `{b}` and update all references and imports across the entire repository.",
+    "Modify the function `{fn}` in `{a}` to take an additional boolean parameter `strict` defaulting to False, and update every call site that should pass it.",
+    "Move all the relevant content and dependencies from `{a}` into `{b}`, update the imports everywhere, then delete `{a}`.",
+    "Add None handling to `{fn}` following the existing pattern in `{cls}`, and update the callers in the other modules accordingly.",
+    "Replace the magic strings used for {noun} states across the code base with a new `{cls}` enum and update every usage.",
+    "Introduce dependency injection for `{cls}`: accept the client in the constructor instead of creating it, and update all places that instantiate it.",
 )
 _P1_PREFIX = (
     "Repository: {repo}\n\n",
@@ -84,7 +90,7 @@ def p1(rng: random.Random, mat: Material) -> dict[str, Any]:
         noun=rng.choice(["retry", "pagination", "auth", "logging", "caching"]),
         repo=rng.choice(REPOS),
     )
-    text = pick(rng, _P1_PREFIX, **slots) + pick(rng, _P1_TASKS, **slots) + pick(rng, _P1_SUFFIX)
+    text = pick(rng, _P1_PREFIX, **slots) + pick(rng, _P1_TASKS, **slots) + pick(rng, _P1_SUFFIX, **slots)
     if rng.random() < 0.35:
         files = rng.sample(mat.snippets, rng.randint(2, 3))
         text += "\n\nHere are the files involved:\n\n" + "\n\n".join(

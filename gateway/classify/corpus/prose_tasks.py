@@ -31,7 +31,40 @@ _N1_ASK = (
 )
 
 
+_N1_FROM_TEXT = (
+    "Write an expanded news article with plausible details from the following summary:",
+    "Expand this summary into a full-length feature story:",
+    "Using these notes, write a complete blog post of about 800 words:",
+    "Continue this story for another 1,000 words, keeping the same characters:",
+    "Based on these bullet points, write a short biography:",
+    "Turn the following outline into a polished essay:",
+    "Write a detailed report that elaborates on every point below:",
+    "Build a movie plot around this premise:",
+    "Develop this paragraph into a longer piece with an introduction, three sections and a conclusion:",
+)
+_N1_QUESTIONS = (
+    "Can you help me write a {thing} to {who}, expressing {feeling}?",
+    "Could you draft a {thing} for {who}? It should be warm but professional.",
+    "Would you write me a {thing} about {t}?",
+    "I need a {thing} for {who} — can you write one?",
+)
+
+
 def n1(rng: random.Random, mat: Material) -> dict[str, Any]:
+    roll = rng.random()
+    if roll < 0.3:
+        return user(combine(rng, rng.choice(_N1_FROM_TEXT), rng.choice(mat.passages)))
+    if roll < 0.45:
+        return user(
+            pick(
+                rng,
+                _N1_QUESTIONS,
+                thing=rng.choice(["resignation letter", "speech", "eulogy", "rap", "poem", "blog post", "short story", "letter"]),
+                who=rng.choice(["my employer", "my team", "my grandmother", "our customers", "the city council"]),
+                feeling=rng.choice(["gratitude", "regret", "excitement", "concern"]),
+                t=rng.choice(TOPICS),
+            )
+        )
     return user(
         pick(
             rng, _N1_ASK, t=rng.choice(TOPICS), n=str(rng.choice([300, 500, 800, 1200, 2000])), p=str(rng.randint(3, 8))
@@ -57,8 +90,16 @@ _N2_ASK = (
 )
 
 
+_N2_SUFFIX = ("\n\nTL;DR:", "\n\nSummary:", "\n\n===\n\nWrite a summary of the text above:", "\n\nIn a nutshell:",
+              "\n\nNow, can you write me an extremely short abstract for it?", "\n\nWhat was this article about, in one sentence?",
+              "\n\nKey takeaways (3 bullets):")
+_N2_PREFIX = ("Article: ", "Summarize: ", "First, please read the article below.\n\n", "Document:\n", "")
+
+
 def n2(rng: random.Random, mat: Material) -> dict[str, Any]:
     payload = rng.choice(DIALOGUES) if rng.random() < 0.35 else "\n\n".join(rng.sample(mat.passages, rng.randint(1, 3)))
+    if rng.random() < 0.35:
+        return user(rng.choice(_N2_PREFIX) + payload + rng.choice(_N2_SUFFIX))
     return user(combine(rng, pick(rng, _N2_ASK, k=str(rng.randint(2, 5))), payload))
 
 
