@@ -192,6 +192,10 @@ class LedgerWriter:
             try:
                 await self._drain()
                 if self._closing:
+                    # Rows that overflowed to the spool go in now if the database is up,
+                    # rather than waiting for the next start.
+                    if self.spool.rows:
+                        await self._replay_if_due()
                     return
                 await self._replay_if_due()
                 await asyncio.to_thread(self.spool.sync)  # rows spooled straight from record()
@@ -201,7 +205,11 @@ class LedgerWriter:
                 await asyncio.sleep(self.flush_interval_s)
 
     async def _drain(self) -> None:
-        while self._queue:
+        # Take what is queued now, then only full batches: chasing a steady trickle with
+        # tiny transactions would cost the database far more than waiting one interval.
+        first = True
+        while self._queue and (first or self._closing or len(self._queue) >= self.batch_size):
+            first = False
             count = min(self.batch_size, len(self._queue))
             batch = [self._queue.popleft() for _ in range(count)]
             try:
