@@ -3,6 +3,9 @@
 Rows are right-aligned so every sequence's newest token sits in the same column; a decode step then
 appends one column for all rows at once. Padding columns are masked out of attention, and each row's
 rotary positions come from its own length, so a row's attention sees exactly its own tokens.
+
+The tensors live in buffers with spare columns: a decode step writes its column in place instead of
+concatenating (which would copy the whole cache every step); only joins and departures copy.
 """
 
 from __future__ import annotations
@@ -16,8 +19,32 @@ from transformers.cache_utils import DynamicLayer
 from gateway.worker.prefix_cache import LayerKV
 
 
+class GrowableLayer(DynamicLayer):
+    """A DynamicLayer whose keys and values are views into a buffer with spare columns to append into."""
+
+    def __init__(self, key_buffer: torch.Tensor, value_buffer: torch.Tensor, length: int) -> None:
+        super().__init__()
+        self.lazy_initialization(key_buffer, value_buffer)
+        self._key_buffer, self._value_buffer = key_buffer, value_buffer
+        self.keys, self.values = key_buffer[:, :, :length], value_buffer[:, :, :length]
+
+    def update(
+        self, key_states: torch.Tensor, value_states: torch.Tensor, *args: object, **kwargs: object
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Write the new columns after the current ones; grow the buffer (amortised) when it is full."""
+        start = self.keys.shape[2]
+        end = start + key_states.shape[2]
+        if end > self._key_buffer.shape[2]:
+            self._key_buffer = _with_capacity(self.keys, end + _spare(end))
+            self._value_buffer = _with_capacity(self.values, end + _spare(end))
+        self._key_buffer[:, :, start:end] = key_states
+        self._value_buffer[:, :, start:end] = value_states
+        self.keys, self.values = self._key_buffer[:, :, :end], self._value_buffer[:, :, :end]
+        return self.keys, self.values
+
+
 class BatchKV:
-    """Left-padded per-layer KV tensors of shape [rows, heads, width, dim] plus each row's padding."""
+    """Left-padded per-layer KV of shape [rows, heads, width, dim] plus each row's padding."""
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
@@ -32,33 +59,32 @@ class BatchKV:
     @property
     def width(self) -> int:
         """Columns in the cache (the longest row's length)."""
-        return 0 if self.cache is None else self.cache.get_seq_length()
-
-    def lengths(self) -> list[int]:
-        """Real (unpadded) tokens cached for each row."""
-        width = self.width
-        return [width - pad for pad in self.pads]
+        return 0 if self.cache is None else self.cache.layers[0].keys.shape[2]
 
     def add(self, new_rows: Sequence[Sequence[LayerKV]]) -> None:
-        """Append sequences, each given as per-layer KV of shape [1, heads, length, dim], in one copy."""
+        """Append sequences, each given as per-layer KV of shape [1, heads, length, dim]."""
         if not new_rows:
             return
         lengths = [row[0][0].shape[2] for row in new_rows]
-        width = max([self.width, *lengths])
-        grow = width - self.width
+        old_width, old_rows = self.width, self.rows
+        width = max(old_width, *lengths)
         layers = []
         for layer in range(len(new_rows[0])):
-            keys, values = [], []
-            if self.cache is not None and self.rows:
-                old = self.cache.layers[layer]
-                keys.append(_left_pad(old.keys, grow))
-                values.append(_left_pad(old.values, grow))
-            for row, length in zip(new_rows, lengths, strict=True):
-                keys.append(_left_pad(row[layer][0], width - length))
-                values.append(_left_pad(row[layer][1], width - length))
-            layers.append((torch.cat(keys), torch.cat(values)))
-        self.pads = [pad + grow for pad in self.pads] + [width - length for length in lengths]
-        self.cache = cache_from(layers)
+            buffers = []
+            for side in (0, 1):
+                sample = new_rows[0][layer][side]
+                shape = (old_rows + len(new_rows), sample.shape[1], width + _spare(width), sample.shape[3])
+                # Zeros, not empty: padding is masked, but masked garbage could be NaN and NaN * 0 is NaN.
+                buffer = sample.new_zeros(shape)
+                if old_rows:
+                    old = self.cache.layers[layer]
+                    buffer[:old_rows, :, width - old_width : width] = old.keys if side == 0 else old.values
+                for i, (row, length) in enumerate(zip(new_rows, lengths, strict=True)):
+                    buffer[old_rows + i, :, width - length : width] = row[layer][side][0]
+                buffers.append(buffer)
+            layers.append(GrowableLayer(buffers[0], buffers[1], width))
+        self.pads = [pad + width - old_width for pad in self.pads] + [width - length for length in lengths]
+        self.cache = _cache_of(layers)
 
     def remove(self, rows: Sequence[int]) -> None:
         """Drop sequences by row index, then trim padding columns no remaining row needs."""
@@ -71,9 +97,13 @@ class BatchKV:
             return
         trim = min(self.pads[i] for i in keep)
         index = torch.tensor(keep, device=self.device)
-        for layer in self.cache.layers:
-            layer.keys = layer.keys.index_select(0, index)[:, :, trim:]
-            layer.values = layer.values.index_select(0, index)[:, :, trim:]
+        width = self.width - trim
+        layers = []
+        for old in self.cache.layers:
+            keys = _with_capacity(old.keys.index_select(0, index)[:, :, trim:], width + _spare(width))
+            values = _with_capacity(old.values.index_select(0, index)[:, :, trim:], width + _spare(width))
+            layers.append(GrowableLayer(keys, values, width))
+        self.cache = _cache_of(layers)
         self.pads = [self.pads[i] - trim for i in keep]
 
     def decode_inputs(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -104,9 +134,20 @@ def cache_from(layers: Sequence[LayerKV]) -> DynamicCache:
     return cache
 
 
-def _left_pad(tensor: torch.Tensor, columns: int) -> torch.Tensor:
-    """Prepend `columns` zero columns on the sequence axis (dim 2)."""
-    if columns == 0:
-        return tensor
+def _cache_of(layers: list[DynamicLayer]) -> DynamicCache:
+    cache = DynamicCache()
+    cache.layers.extend(layers)
+    return cache
+
+
+def _spare(width: int) -> int:
+    """Room to grow before the next copy: at least 64 columns, or a quarter more for long rows."""
+    return max(64, width // 4)
+
+
+def _with_capacity(tensor: torch.Tensor, columns: int) -> torch.Tensor:
+    """A zero buffer of `columns` columns starting with a copy of `tensor`."""
     shape = (tensor.shape[0], tensor.shape[1], columns, tensor.shape[3])
-    return torch.cat([tensor.new_zeros(shape), tensor], dim=2)
+    buffer = tensor.new_zeros(shape)
+    buffer[:, :, : tensor.shape[2]] = tensor
+    return buffer
