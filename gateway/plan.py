@@ -37,5 +37,5 @@ class RoutePlan:
     category: str | None = None
     confidence: float | None = None
     escalation: str | None = None
-    tool_retries: int = 1
+    tool_retries: int = 3
     candidates: tuple[Candidate, ...] = ()

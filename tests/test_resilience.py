@@ -185,8 +185,8 @@ def test_still_invalid_escalates_to_the_escalation_model(gateway, upstream):
     assert response.headers["x-gateway-model"] == "claude-opus-4.7"
     assert response.json()["choices"][0]["message"]["tool_calls"][0]["id"] == "toolu_9"
     record = gateway.recorder.records[-1]
-    assert record.tool_repairs == 2  # one same-model repair, one escalation
-    assert record.cost_usd > 0 and record.usage.output == 5 + 5 + 7
+    assert record.tool_repairs == 4  # three same-model repairs, then the escalation
+    assert record.cost_usd > 0 and record.usage.output == 4 * 5 + 7  # every call billed
 
 
 def test_every_route_invalid_is_a_clear_error(gateway, upstream):

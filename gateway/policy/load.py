@@ -73,10 +73,10 @@ def _rule(raw: Any, category: str, path: tuple, check: _Checker, catalogue: Cata
     if not str(raw.get("evidence") or "").strip():
         check.add((*path, "evidence"), "say which evidence from the source documents backs this route")
     tool_raw = raw.get("tool_calls") or {}
-    retries = tool_raw.get("retries", 1) if isinstance(tool_raw, Mapping) else None
+    retries = tool_raw.get("retries", 3) if isinstance(tool_raw, Mapping) else None
     if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 5:
         check.add((*path, "tool_calls", "retries"), "must be an integer from 0 to 5")
-        retries = 1
+        retries = 3
     if route is None or verdict not in VERDICTS:
         return None
     return CategoryRule(

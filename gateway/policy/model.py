@@ -15,7 +15,7 @@ PREFERENCES = frozenset({"cheapest", "balanced", "quality"})
 class ToolCallSettings:
     """How tool-call failures are repaired for a category."""
 
-    retries: int = 1
+    retries: int = 3
     escalate: bool = True
 
 
