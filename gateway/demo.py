@@ -23,7 +23,7 @@ def run_demo(policies_dir: Path, rounds: int = 3) -> str:
 
     recorder = MemoryRecorder()
     key = secrets.token_urlsafe(16)
-    settings = Settings(policies_dir=policies_dir, simulate=True, master_key=key)
+    settings = Settings(policies_dir=policies_dir, simulate=True, master_key=key, ledger=False)
     app = create_app(settings, recorders=[recorder])
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
