@@ -149,3 +149,27 @@ def test_spool_rows_round_trip_exactly() -> None:
     row = record_to_row(rec)
     assert decode_row(encode_row(row)) == row
     assert isinstance(rec, RequestRecord)
+
+
+async def test_rows_stay_queued_when_the_spool_fails_too(tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    writer = LedgerWriter(UNREACHABLE, spool, flush_interval_s=60)
+    await writer.start()
+    real_append, failures = writer.spool.append, []
+
+    def failing_once(rows, **kwargs):
+        if not failures:
+            failures.append(len(rows))
+            raise OSError(28, "No space left on device")
+        return real_append(rows, **kwargs)
+
+    writer.spool.append = failing_once  # type: ignore[method-assign]
+    for i in range(10):
+        writer.record(make_record(i))
+    try:
+        await writer.flush()
+    except OSError:
+        pass
+    assert failures == [10] and writer.queue_depth == 10  # put back, not lost
+    await writer.close()
+    assert spool_lines(spool) == 10 and writer.rows_dropped == 0

@@ -171,7 +171,11 @@ class LedgerWriter:
         if self._queue:  # never started, or rows recorded during the final drain
             rows = list(self._queue)
             self._queue.clear()
-            await asyncio.to_thread(self.spool.append, rows)
+            try:
+                await asyncio.to_thread(self.spool.append, rows)
+            except Exception:
+                self.rows_dropped += len(rows)
+                log.exception("ledger: database and spool both failed at shutdown; %d row(s) lost", len(rows))
         await asyncio.to_thread(self.spool.close)
         if self._engine is not None and self._owns_engine:
             await self._engine.dispose()
@@ -202,6 +206,8 @@ class LedgerWriter:
             except Exception:
                 # The loop must survive anything: a dead writer would silently stop accounting.
                 log.exception("ledger writer: unexpected error; continuing")
+                if self._closing:
+                    return  # close() spools what is left, or reports it lost
                 await asyncio.sleep(self.flush_interval_s)
 
     async def _drain(self) -> None:
@@ -215,7 +221,12 @@ class LedgerWriter:
             try:
                 await self._store(batch)
             except _Unavailable as exc:
-                await asyncio.to_thread(self.spool.append, list(exc.rows))
+                try:
+                    await asyncio.to_thread(self.spool.append, list(exc.rows))
+                except BaseException:
+                    # The spool failed too (disk full?): keep the rows queued for the next try.
+                    self._queue.extendleft(reversed(exc.rows))
+                    raise
 
     async def _store(self, batch: list[Row]) -> None:
         """Commit a batch, or raise _Unavailable (rows the database refuses as data go to rejected)."""
