@@ -14,6 +14,7 @@ BODY_HEAD = 2_000
 BODY_TAIL = 600
 INSTRUCTION_TOKENS = 40
 SIDE_CHARS = 400
+SIGNAL_VALUE = 0.5
 
 # str.translate + split is ~8x faster than a tokenizing regex. Digits become "0" so numbers
 # keep their shape ("0000" for a year) without a vocabulary entry per value; punctuation and
@@ -73,5 +74,7 @@ def featurize(view: RequestView, signals: tuple[str, ...]) -> Features:
         _group("s:", _tokens(view.system[:SIDE_CHARS]), out)
     if view.previous_user:
         _group("p:", _tokens(view.previous_user[:SIDE_CHARS]), out)
-    out.append((1.0, ["g:" + name for name in signals] + ["g:bias_text" if body else "g:no_text"]))
+    # Signals enter at half strength, so the L2 penalty makes a large signal weight cost 4x: a
+    # structural cue has to be worth it across the whole corpus, not just decide one category.
+    out.append((SIGNAL_VALUE, ["g:" + name for name in signals] + ["g:bias_text" if body else "g:no_text"]))
     return out

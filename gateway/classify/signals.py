@@ -88,8 +88,7 @@ _STOP = frozenset(
 # only searched for when one of their words is present.
 _WORD_TABLE = str.maketrans({c: " " for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~\t\r\n"})
 _MIGRATION_WORDS = frozenset(
-    "alembic flyway liquibase knex sequelize makemigrations schema_migrations prisma goose "
-    "dbmate".split()
+    "alembic flyway liquibase knex sequelize makemigrations schema_migrations prisma goose dbmate".split()
 )
 _MIGRATION_PHRASES = ("activerecord::migration", "op.add_column", "op.create_table", "db:migrate")
 _ALTER = ("alter table", "add column", "drop column", "rename column")
@@ -128,6 +127,7 @@ _INJECTION = (
     "content polic",
     "uncensored",
 )
+_SOURCE_EXTENSIONS = (".py", ".js", ".ts", ".java", ".go", ".rb", ".php", ".cs", ".cpp", ".rs", ".kt", ".swift", ".sql")
 _FORMAT_WORDS = frozenset("json yaml xml csv toml jsonl ndjson".split())
 _REACT = ("\nthought:", "\naction:", "\naction input:", "\nobservation:", "access to the following tools")
 _EMAIL = ("\nsubject:", "\nfrom:", "\nto:", "\ncc:", "\nsent:", "subject:")
@@ -271,8 +271,14 @@ def compute_signals(view: RequestView) -> tuple[str, ...]:
 
     if not edge_words.isdisjoint(_TRANSLATE_WORDS) or (not edges_low.isascii() and _any(edges_low, _TRANSLATE_SCRIPTS)):
         add("translate_request")
-    if _TARGET_LANGUAGE.search(edges_low):
+    target = _TARGET_LANGUAGE.search(edges_low)
+    if target:
         add("target_language")
+        if target.group(0).endswith("english") and head.isascii():
+            # "into English" over text that is already English is a register change, not translation.
+            add("english_to_english")
+    if sum(low.count(ext) for ext in _SOURCE_EXTENSIONS) >= 2:
+        add("file_mentions")
     if not head.isascii():
         if len(_NON_LATIN.findall(head, 0, 1_500)) >= 8:
             add("non_latin_script")

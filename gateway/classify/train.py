@@ -81,7 +81,9 @@ def train(examples: list[Example], c: float = C) -> dict:
     cut = len(order) // 5
     val, fit_idx = order[:cut], order[cut:]
     probe = fit(x[fit_idx], y[fit_idx], c)
-    temperature = fit_temperature(probe.decision_function(x[val]), y[val])
+    # Never sharpen below 1: the validation slice shares templates with the training data, so it
+    # overstates how sure the model should be on unseen prompts.
+    temperature = max(1.0, fit_temperature(probe.decision_function(x[val]), y[val]))
     print(f"validation accuracy {np.mean(probe.predict(x[val]) == y[val]):.3f}, temperature {temperature:.2f}")
 
     model = fit(x, y, c)

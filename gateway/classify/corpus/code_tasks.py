@@ -53,6 +53,10 @@ _P1_TASKS = (
     "Move all the relevant content and dependencies from `{a}` into `{b}`, update the imports everywhere, then delete `{a}`.",
     "Add None handling to `{fn}` following the existing pattern in `{cls}`, and update the callers in the other modules accordingly.",
     "Replace the magic strings used for {noun} states across the code base with a new `{cls}` enum and update every usage.",
+    "Please relocate the `{fn}` function from the `{a}` file to a new file named `{b}` and ensure all references to this function within the repository are properly updated. The function relies on helpers like `{fn2}`, so import them in the new module.",
+    "Extract the `{fn}` function from its current location within the `{cls}` class and place it into a separate file named `{b}`. Ensure that the function accepts the parameters it used from `self`, and update every reference to reflect the new location.",
+    "Please transfer all contents from the file named `{a}` to the file `{b}` located within the same directory. Following this transfer, update all relevant imports throughout the project and delete the original file.",
+    "Create a new class named `{cls}` in `{b}` to encapsulate all parameters passed to `{fn}`. Then modify the calls to `{fn}` in `{a}` and `{c}` to build and pass a `{cls}` instance instead, and add the needed imports in those files.",
     "Introduce dependency injection for `{cls}`: accept the client in the constructor instead of creating it, and update all places that instantiate it.",
 )
 _P1_PREFIX = (
@@ -108,6 +112,8 @@ _P2_INTRO = (
     "This test keeps failing on CI:",
     "Users report a 500 error. The logs show:",
     "My script dies with this:",
+    "My {svc} won't start anymore:",
+    "Deploy failed, the container exits immediately:",
 )
 _P2_ASK = (
     "What's causing this and how do I fix it?",
@@ -118,6 +124,10 @@ _P2_ASK = (
     "Find the root cause, please.",
     "What does this traceback mean and what should I change?",
     "Explain the failure and propose a patch.",
+    "any idea why it fails?",
+    "What's going wrong here?",
+    "how do I get past this?",
+    "Why is it blowing up?",
 )
 
 
@@ -158,7 +168,8 @@ _P3_ASK = (
 
 
 def p3(rng: random.Random, mat: Material) -> dict[str, Any]:
-    if rng.random() < 0.6:
+    # Mostly diffs, as review requests mostly are, so a diff alone does not mean P9.
+    if rng.random() < 0.8:
         payload, lang = _diff(rng, mat), "patch"
     else:
         payload, lang, _ = _code(rng, mat)

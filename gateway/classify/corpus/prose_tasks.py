@@ -59,7 +59,9 @@ def n1(rng: random.Random, mat: Material) -> dict[str, Any]:
             pick(
                 rng,
                 _N1_QUESTIONS,
-                thing=rng.choice(["resignation letter", "speech", "eulogy", "rap", "poem", "blog post", "short story", "letter"]),
+                thing=rng.choice(
+                    ["resignation letter", "speech", "eulogy", "rap", "poem", "blog post", "short story", "letter"]
+                ),
                 who=rng.choice(["my employer", "my team", "my grandmother", "our customers", "the city council"]),
                 feeling=rng.choice(["gratitude", "regret", "excitement", "concern"]),
                 t=rng.choice(TOPICS),
@@ -87,12 +89,22 @@ _N2_ASK = (
     "Summarise this email thread for me.",
     "Recap this in plain language.",
     "Shorten this into a headline and a two-sentence summary.",
+    "Can I get the condensed version?",
+    "Cliff notes, please:",
+    "Too long, didn't read — give me the essentials:",
+    "Brief me on this in under 50 words.",
 )
 
 
-_N2_SUFFIX = ("\n\nTL;DR:", "\n\nSummary:", "\n\n===\n\nWrite a summary of the text above:", "\n\nIn a nutshell:",
-              "\n\nNow, can you write me an extremely short abstract for it?", "\n\nWhat was this article about, in one sentence?",
-              "\n\nKey takeaways (3 bullets):")
+_N2_SUFFIX = (
+    "\n\nTL;DR:",
+    "\n\nSummary:",
+    "\n\n===\n\nWrite a summary of the text above:",
+    "\n\nIn a nutshell:",
+    "\n\nNow, can you write me an extremely short abstract for it?",
+    "\n\nWhat was this article about, in one sentence?",
+    "\n\nKey takeaways (3 bullets):",
+)
 _N2_PREFIX = ("Article: ", "Summarize: ", "First, please read the article below.\n\n", "Document:\n", "")
 
 
@@ -172,7 +184,28 @@ _N5_ASK = (
 )
 
 
+_N5_PHRASES = (
+    "good morning, how are you",
+    "thank you for your help",
+    "the meeting is cancelled",
+    "I would like a coffee",
+    "where is the nearest pharmacy",
+    "happy birthday",
+    "see you tomorrow",
+    "I am allergic to peanuts",
+)
+_N5_SHORT = (
+    "How do I say '{p}' in {lang}?",
+    "What's '{p}' in {lang}?",
+    "What is the {lang} for '{p}'?",
+    'How would a native speaker say "{p}" in {lang}?',
+    "{lang} for '{p}', please.",
+)
+
+
 def n5(rng: random.Random, mat: Material) -> dict[str, Any]:
+    if rng.random() < 0.2:
+        return user(pick(rng, _N5_SHORT, p=rng.choice(_N5_PHRASES), lang=rng.choice(LANGUAGES[1:])))
     if rng.random() < 0.6:
         src, text = rng.choice(FOREIGN)
     else:
