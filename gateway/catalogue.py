@@ -32,6 +32,7 @@ class Deployment:
     self_hosted: bool = False
     key_required: bool = True
     simulation: Mapping[str, Any] = field(default_factory=dict)
+    replicas: tuple[str, ...] = ()  # several base URLs of one self-hosted service (prefix affinity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,34 @@ def _require(raw: Mapping[str, Any], key: str, where: str) -> Any:
     return value
 
 
+def derive_self_hosted_price(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """A price entry for self-hosted serving, from the GPU-hour cost and measured throughput.
+
+    USD per 1M tokens = (GPU-hour cost x GPUs) / (tokens per second x 3600) x 1M, separately for
+    prefill (input) and decode (output); a prefix-cache hit skips prefill, so cached input is
+    priced at `cached_fraction` of input (default 0.1).
+    """
+    try:
+        hourly = float(raw["gpu_hour_usd"]) * float(raw.get("gpus", 1))
+        input_tps = float(raw["input_tokens_per_s"])
+        output_tps = float(raw["output_tokens_per_s"])
+    except (KeyError, TypeError, ValueError):
+        raise CatalogueError(f"{where}: needs gpu_hour_usd, input_tokens_per_s, output_tokens_per_s "
+                             "(and optionally gpus, cached_fraction, effective)") from None
+    if min(hourly, input_tps, output_tps) <= 0:
+        raise CatalogueError(f"{where}: costs and throughputs must be positive")
+    input_price = round(hourly / (input_tps * 3600) * 1e6, 6)
+    output_price = round(hourly / (output_tps * 3600) * 1e6, 6)
+    fraction = float(raw.get("cached_fraction", 0.1))
+    return {
+        "effective": raw.get("effective", "2026-01-01"),
+        "input": input_price, "output": output_price, "cached_input": round(input_price * fraction, 6),
+        "cache_write": input_price,
+        "source": (f"derived: ${hourly:g}/h for the GPUs at {input_tps:g} prefill and {output_tps:g} decode "
+                   f"tokens/s (measured with bench/worker.py); cached input at {fraction:g}x"),
+    }
+
+
 def _parse_deployment(raw: Mapping[str, Any], model: str, context_window: int, where: str) -> Deployment:
     if not isinstance(raw, Mapping):
         raise CatalogueError(f"{where}: expected a mapping")
@@ -98,14 +127,20 @@ def _parse_deployment(raw: Mapping[str, Any], model: str, context_window: int, w
     if provider not in PROVIDER_KINDS:
         raise CatalogueError(f"{where}.provider: {provider!r} is not one of {sorted(PROVIDER_KINDS)}")
     try:
-        prices = parse_price_entries(_require(raw, "prices", where), f"{where}.prices")
+        raw_prices = list(raw.get("prices") or [])
+        if raw.get("self_hosted_cost"):
+            raw_prices.append(derive_self_hosted_price(raw["self_hosted_cost"], f"{where}.self_hosted_cost"))
+        if not raw_prices:
+            raise CatalogueError(f"{where}: 'prices' (or 'self_hosted_cost') is required")
+        prices = parse_price_entries(raw_prices, f"{where}.prices")
     except ValueError as exc:
         raise CatalogueError(str(exc)) from None
+    replicas = tuple(str(url).rstrip("/") for url in raw.get("replicas") or ())
     return Deployment(
         name=str(_require(raw, "name", where)),
         model=model,
         provider=provider,
-        base_url=str(raw.get("base_url") or "").rstrip("/"),
+        base_url=str(raw.get("base_url") or (replicas[0] if replicas else "")).rstrip("/"),
         upstream_model=str(raw.get("upstream_model") or model),
         api_key_env=raw.get("api_key_env"),
         region=str(raw.get("region", "unknown")),
@@ -116,6 +151,7 @@ def _parse_deployment(raw: Mapping[str, Any], model: str, context_window: int, w
         self_hosted=bool(raw.get("self_hosted", False)),
         key_required=bool(raw.get("key_required", provider != "simulated")),
         simulation=dict(raw.get("simulation") or {}),
+        replicas=replicas,
     )
 
 
@@ -138,7 +174,7 @@ def parse_catalogue(raw: Mapping[str, Any]) -> Catalogue:
             if deployment.name in seen:
                 raise CatalogueError(f"{where}: deployment name {deployment.name!r} is used twice")
             seen.add(deployment.name)
-            if deployment.provider != "simulated" and not deployment.base_url:
+            if deployment.provider != "simulated" and not deployment.base_url and not deployment.replicas:
                 raise CatalogueError(f"{where}: deployment {deployment.name!r} needs a base_url")
         models[name] = Model(name, str(body.get("description", "")), context_window, deployments)
     aliases = {str(k): str(v) for k, v in (raw.get("aliases") or {}).items()}

@@ -35,6 +35,9 @@ def write_mock_policies(target: Path, mock_port: int) -> Path:
         for deployment in model["deployments"]:
             suffix = "" if deployment["provider"] == "anthropic" else "/v1"
             deployment["base_url"] = f"http://127.0.0.1:{mock_port}/{deployment['name']}{suffix}"
+            if deployment.get("replicas"):
+                deployment["replicas"] = [f"http://127.0.0.1:{mock_port}/{deployment['name']}/r{i}/v1"
+                                          for i in range(len(deployment["replicas"]))]
     (target / "models.yaml").write_text(yaml.safe_dump(catalogue, sort_keys=False))
     return target
 

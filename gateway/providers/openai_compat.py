@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -48,6 +49,25 @@ class OpenAIChunkStream:
         await self._events.aclose()
 
 
+def prefix_key(body: dict[str, Any]) -> bytes:
+    """What requests sharing a prompt prefix have in common: the leading system messages, or the
+    first message when there is no system prompt (the first 8 KB of it)."""
+    messages = body.get("messages") or []
+    leading = []
+    for message in messages:
+        if message.get("role") not in ("system", "developer"):
+            break
+        leading.append(message)
+    return orjson.dumps(leading or messages[:1])[:8192]
+
+
+def pick_replica(replicas: tuple[str, ...], body: dict[str, Any]) -> str:
+    """Rendezvous hashing on the prompt prefix: the same prefix always lands on the same replica
+    (keeping its KV cache warm), and removing one replica moves only the prefixes it held."""
+    key = prefix_key(body)
+    return max(replicas, key=lambda replica: hashlib.blake2b(key + replica.encode(), digest_size=8).digest())
+
+
 class OpenAICompatProvider:
     """Talks the OpenAI chat-completions wire format to any compatible upstream."""
 
@@ -55,25 +75,26 @@ class OpenAICompatProvider:
         self._clients = clients
         self._settings = settings
 
-    def _request(self, deployment: Deployment) -> tuple[str, dict[str, str], str | None]:
+    def _request(self, deployment: Deployment, body: dict[str, Any]) -> tuple[str, dict[str, str], str | None]:
         secret = self._settings.secret(deployment.api_key_env)
         headers = {"content-type": "application/json"}
         if secret:
             headers["authorization"] = f"Bearer {secret}"
-        return f"{deployment.base_url}/chat/completions", headers, secret
+        base_url = pick_replica(deployment.replicas, body) if deployment.replicas else deployment.base_url
+        return f"{base_url}/chat/completions", headers, secret
 
     async def complete(self, deployment: Deployment, body: dict[str, Any]) -> Completion:
         """Send a non-streaming request and normalise its usage."""
-        url, headers, secret = self._request(deployment)
-        session = self._clients.session(deployment.base_url)
+        url, headers, secret = self._request(deployment, body)
+        session = self._clients.session(url)
         response = await post(session, url, body, headers, deployment, secret)
         answer = await read_json(response, deployment)
         return Completion(answer, from_openai(answer.get("usage")))
 
     async def open_stream(self, deployment: Deployment, body: dict[str, Any]) -> OpenAIChunkStream:
         """Start a streaming request (the caller has already asked for usage in the stream)."""
-        url, headers, secret = self._request(deployment)
+        url, headers, secret = self._request(deployment, body)
         headers["accept"] = "text/event-stream"
-        session = self._clients.session(deployment.base_url)
+        session = self._clients.session(url)
         response = await post(session, url, body, headers, deployment, secret)
         return OpenAIChunkStream(response, deployment)
