@@ -56,7 +56,8 @@ def reference(engine: BatchedEngine, messages: tuple[dict[str, str], ...], max_n
 
 async def test_batched_greedy_matches_sequential_generate(engine: BatchedEngine) -> None:
     async def late(i: int, messages: tuple[dict[str, str], ...]) -> tuple:
-        await asyncio.sleep(0.02 * i)  # some join while others are mid-decode, at different widths
+        # Three arrive together (one padded prefill), three join later while those are mid-decode.
+        await asyncio.sleep(0.03 * (i // 3))
         return await generate(engine, f"eq-{i}", messages, temperature=0.0, max_tokens=40)
 
     results = await asyncio.gather(*(late(i, m) for i, m in enumerate(CONVERSATIONS)))

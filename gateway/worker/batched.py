@@ -32,7 +32,7 @@ from gateway.worker.engine import (
 from gateway.worker.errors import ContextLengthExceeded, Overloaded
 from gateway.worker.kvcache import BatchKV, cache_from
 from gateway.worker.loader import LoadedModel, load_model
-from gateway.worker.prefix_cache import PrefixCache
+from gateway.worker.prefix_cache import LayerKV, PrefixCache, PrefixHit
 from gateway.worker.prompt import encode_prompt, render_prompt
 from gateway.worker.sampling import make_generator, sample
 from gateway.worker.text import IncrementalDetokenizer, StopMatcher
@@ -85,6 +85,7 @@ class BatchedEngine:
         self._model = loaded.model
         self._device = loaded.device
         self._eos = loaded.eos_token_ids
+        self._pad_id = loaded.tokenizer.pad_token_id or 0
         self._prefix = PrefixCache(prefix_cache_tokens, prefix_block)
         self._kv = BatchKV(loaded.device)
         # Fast tokenizers are not safe to use from two threads at once; encode runs on the event loop.
@@ -264,27 +265,70 @@ class BatchedEngine:
 
     def _prefill(self, seqs: list[_Sequence], outbox: _Outbox) -> None:
         """Compute each new prompt's KV (after any cached prefix) and sample its first token."""
-        logits, kvs = [], []
-        for seq in seqs:
+        results: dict[int, tuple[torch.Tensor, tuple[LayerKV, ...]]] = {}
+        fresh = []
+        for i, seq in enumerate(seqs):
             hit = self._prefix.lookup(seq.prompt)
-            start = hit.length if hit else 0
-            cache = cache_from(hit.kv) if hit else DynamicCache()
-            ids = torch.tensor([seq.prompt[start:]], device=self._device)
-            positions = torch.arange(start, len(seq.prompt), device=self._device)[None, :]
-            out = self._model(
-                input_ids=ids, position_ids=positions, past_key_values=cache, use_cache=True, logits_to_keep=1
-            )
-            layers = tuple((layer.keys, layer.values) for layer in cache.layers)
-            self._prefix.insert(seq.prompt, layers)
-            seq.cached = start
-            logits.append(out.logits[:, -1])
-            kvs.append(layers)
-        tokens = sample(torch.cat(logits), [s.params for s in seqs], [s.generator for s in seqs])
-        triples = zip(seqs, kvs, tokens, strict=True)
-        joining = [(seq, kv) for seq, kv, token in triples if not self._accept(seq, token, outbox)]
-        self._kv.add([kv for _, kv in joining])
-        self._running += [seq for seq, _ in joining]
+            if hit is None:
+                fresh.append(i)
+                continue
+            seq.cached = hit.length
+            results[i] = self._prefill_suffix(seq, hit)
+        if fresh:
+            logits, kvs = self._prefill_together([seqs[i] for i in fresh])
+            for row, i in enumerate(fresh):
+                results[i] = (logits[row : row + 1], kvs[row])
+        for i, seq in enumerate(seqs):
+            self._prefix.insert(seq.prompt, results[i][1])
+        logits = torch.cat([results[i][0] for i in range(len(seqs))])
+        tokens = sample(logits, [s.params for s in seqs], [s.generator for s in seqs])
+        pairs = enumerate(zip(seqs, tokens, strict=True))
+        joining = [i for i, (seq, token) in pairs if not self._accept(seq, token, outbox)]
+        self._kv.add([results[i][1] for i in joining])
+        self._running += [seqs[i] for i in joining]
         self._peak_running = max(self._peak_running, len(self._running))
+
+    def _prefill_suffix(self, seq: _Sequence, hit: PrefixHit) -> tuple[torch.Tensor, tuple[LayerKV, ...]]:
+        """Run only the prompt tokens after a cached prefix, on top of that prefix's KV."""
+        cache = cache_from(hit.kv)
+        ids = torch.tensor([seq.prompt[hit.length :]], device=self._device)
+        positions = torch.arange(hit.length, len(seq.prompt), device=self._device)[None, :]
+        out = self._model(
+            input_ids=ids, position_ids=positions, past_key_values=cache, use_cache=True, logits_to_keep=1
+        )
+        return out.logits[:, -1], tuple((layer.keys, layer.values) for layer in cache.layers)
+
+    def _prefill_together(self, seqs: list[_Sequence]) -> tuple[torch.Tensor, list[tuple[LayerKV, ...]]]:
+        """One left-padded forward pass over several whole prompts; returns last-token logits and each row's KV."""
+        lengths = [len(seq.prompt) for seq in seqs]
+        width = max(lengths)
+        pads = torch.tensor([width - n for n in lengths], device=self._device)
+        columns = torch.arange(width, device=self._device)[None, :]
+        ids = torch.full((len(seqs), width), self._pad_id, device=self._device)
+        for row, seq in enumerate(seqs):
+            ids[row, width - len(seq.prompt) :] = torch.tensor(seq.prompt, device=self._device)
+        # A single prompt needs no mask, which keeps SDPA on its plain causal fast path.
+        mask = None if len(seqs) == 1 else (columns >= pads[:, None]).long()
+        positions = (columns - pads[:, None]).clamp(min=0)
+        cache = DynamicCache()
+        out = self._model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            past_key_values=cache,
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        kvs = []
+        for row, pad in enumerate(width - n for n in lengths):
+            # Copies, so the prefix cache keeps only this row's tokens, not the whole padded batch.
+            kvs.append(
+                tuple(
+                    (layer.keys[row : row + 1, :, pad:].clone(), layer.values[row : row + 1, :, pad:].clone())
+                    for layer in cache.layers
+                )
+            )
+        return out.logits[:, -1], kvs
 
     def _decode_step(self, outbox: _Outbox) -> None:
         """One token for every running sequence in a single batched forward pass."""
