@@ -23,6 +23,17 @@ from gateway.policy.simulate import (
 
 app = typer.Typer(help="Validate, simulate, compare and optimise routing policies.", no_args_is_help=True)
 TRAFFIC = typer.Option(Path("policies/traffic/sample-mix.yaml"), "--traffic", help="Traffic mix YAML.")
+AT = typer.Option(None, "--at", help="Price at this time (ISO, UTC): the week from it is averaged. Default: now.")
+
+
+def _when(at: str | None) -> datetime:
+    if not at:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(at)
+    except ValueError:
+        raise typer.BadParameter(f"--at: expected an ISO date or time, got {at!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _load(directory: Path):
@@ -51,18 +62,19 @@ def check(directory: Path = typer.Argument(Path("policies"), help="Policies dire
 
 
 @app.command("simulate")
-def simulate_command(directory: Path = typer.Argument(Path("policies")), traffic: Path = TRAFFIC) -> None:
+def simulate_command(directory: Path = typer.Argument(Path("policies")), traffic: Path = TRAFFIC,
+                     at: str | None = AT) -> None:
     """Cost per million requests and expected quality of a policy on a traffic mix."""
     catalogue, policy = _load(directory)
-    report = simulate(policy, _traffic(traffic), catalogue, load_scores(directory), datetime.now(UTC))
+    report = simulate(policy, _traffic(traffic), catalogue, load_scores(directory), _when(at))
     typer.echo(format_report(report, f"policy {directory} on {traffic}"))
 
 
 @app.command()
-def diff(old: Path, new: Path, traffic: Path = TRAFFIC) -> None:
+def diff(old: Path, new: Path, traffic: Path = TRAFFIC, at: str | None = AT) -> None:
     """What changing policy OLD into NEW does to cost and quality."""
     mix = _traffic(traffic)
-    now = datetime.now(UTC)
+    now = _when(at)
     old_catalogue, old_policy = _load(old)
     new_catalogue, new_policy = _load(new)
     before = simulate(old_policy, mix, old_catalogue, load_scores(old), now)
@@ -77,10 +89,11 @@ def optimize_command(
     min_quality: float = typer.Option(..., "--min-quality", help="Share of the always-best mix quality, e.g. 0.95."),
     floor: float = typer.Option(0.0, "--floor", help="No category may score below this."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the proposed routing.yaml here."),
+    at: str | None = AT,
 ) -> None:
     """Propose the cheapest routing.yaml meeting a quality target (measured verdicts kept)."""
     catalogue, policy = _load(directory)
-    scores, mix, now = load_scores(directory), _traffic(traffic), datetime.now(UTC)
+    scores, mix, now = load_scores(directory), _traffic(traffic), _when(at)
     try:
         assignment = optimize(policy, mix, catalogue, scores, now, min_quality, floor)
     except Infeasible as exc:
@@ -104,6 +117,7 @@ def blend(
     share: list[str] = typer.Option(..., "--share", help="MODEL=FRACTION, repeated; fractions sum to 1."),
     directory: Path = typer.Option(Path("policies"), "--policies"),
     traffic: Path = TRAFFIC,
+    at: str | None = AT,
 ) -> None:
     """Cost of a fixed model split (e.g. 70% V4 Pro / 30% Opus) against all-Opus."""
     catalogue = load_catalogue(directory)
@@ -114,7 +128,7 @@ def blend(
             typer.echo(f"unknown model {model!r}", err=True)
             raise typer.Exit(1)
         shares[model] = float(fraction)
-    mix, now = _traffic(traffic), datetime.now(UTC)
+    mix, now = _traffic(traffic), _when(at)
     mixed = blend_cost(shares, mix, catalogue, now)
     opus = blend_cost({catalogue.baseline_model: 1.0}, mix, catalogue, now)
     typer.echo(f"blend {shares}: ${mixed:,.2f} per 1M requests; all-{catalogue.baseline_model}: ${opus:,.2f} "
