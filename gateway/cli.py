@@ -87,6 +87,24 @@ def demo(rounds: int = typer.Option(3, help="Times the mixed workload is sent.")
     typer.echo(run_demo(settings.policies_dir, rounds))
 
 
+@app.command()
+def worker(
+    model: str = typer.Option(..., "--model", help="Directory of a Hugging Face causal LM (nothing is downloaded)."),
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(8001, help="Port to listen on."),
+    max_batch: int = typer.Option(32, help="Sequences decoded together (continuous batching)."),
+    max_queue: int = typer.Option(256, help="Waiting requests before 503 with Retry-After."),
+    engine: str = typer.Option("auto", help="auto (vLLM when installed, else built-in) | builtin | vllm."),
+) -> None:
+    """Run the bundled OpenAI-compatible inference worker (needs the worker extra: torch, transformers)."""
+    try:
+        from gateway.worker.server import run_worker
+    except ImportError as exc:
+        typer.echo(f"gateway worker needs the [worker] extra (torch, transformers): {exc}", err=True)
+        raise typer.Exit(2) from None
+    run_worker(model, host, port, max_batch, max_queue, engine=engine)
+
+
 def main() -> None:
     """Console entry point."""
     app()
