@@ -155,12 +155,14 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=64, help="completion tokens per request")
     parser.add_argument("--rounds", type=int, default=2, help="requests per client at each concurrency")
     parser.add_argument("--min-requests", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    # One thread by default: both sides get the same, and on a shared CPU OpenMP threads waiting on
+    # preempted siblings make small-model steps erratic (and the comparison noise).
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (0: torch's default)")
     parser.add_argument("--device", default=None)
     parser.add_argument("--gpu-hour-usd", type=float, default=2.0, help="hourly hardware cost for the price line")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    if args.threads:
+    if args.threads > 0:
         torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as scratch:
         model_dir = args.model or build_tiny_model(
@@ -174,9 +176,8 @@ def main() -> None:
     ratio = best["batched"].tokens_per_s / best["sequential"].tokens_per_s
     print(f"\nbatched / sequential throughput at concurrency {top}: {ratio:.1f}x")
     price = price_per_million_tokens(args.gpu_hour_usd, best["batched"].tokens_per_s)
-    print(
-        f"at ${args.gpu_hour_usd:.2f}/hour, {best['batched'].tokens_per_s:.0f} tok/s is ${price:.2f} per 1M output tokens"
-    )
+    rate = best["batched"].tokens_per_s
+    print(f"at ${args.gpu_hour_usd:.2f}/hour, {rate:.0f} tok/s is ${price:.2f} per 1M output tokens")
     if args.json:
         payload = {"results": [asdict(r) | {"tokens_per_s": r.tokens_per_s} for r in results], "ratio": ratio}
         args.json.write_text(json.dumps(payload, indent=2))

@@ -17,6 +17,7 @@ from gateway.worker.prefix_cache import PrefixCache
 from gateway.worker.prompt import encode_prompt, render_prompt
 from gateway.worker.sampling import top_p_filter
 from gateway.worker.text import IncrementalDetokenizer, StopMatcher
+from gateway.worker.throughput import measured_throughput, price_per_million_tokens
 from tests.worker_helpers import SYSTEM, generate, make_engine, stop_engine, tiny_model_dir, user
 
 __all__ = ["tiny_model_dir"]
@@ -250,3 +251,17 @@ def test_prefix_cache_longest_match_and_eviction() -> None:
     # The 50-token entry went (28 tokens would match it); only the shared 20 with the 40-token one remain.
     assert cache.lookup([*range(20), *range(100, 110)]).length == 20
     assert cache.lookup([*range(30), 999]).length == 28
+
+
+async def test_measured_throughput_counts_every_token(engine: BatchedEngine) -> None:
+    result = await measured_throughput(engine, concurrency=4, requests=6, max_tokens=8, label="t")
+    assert result.requests == 6 and result.completion_tokens == 48
+    assert result.tokens_per_s == pytest.approx(48 / result.wall_s)
+    assert 0 < result.ttft_p50_s <= result.latency_p50_s <= result.latency_p99_s
+
+
+def test_price_per_million_tokens() -> None:
+    # $3.60 an hour at 1,000 tokens/s: 3.6M tokens an hour, so $1 per million.
+    assert price_per_million_tokens(3.6, 1000.0) == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        price_per_million_tokens(3.6, 0.0)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -258,3 +261,29 @@ async def test_asgi_transport_non_stream(tiny_model_dir: Path) -> None:
         assert response.json()["usage"]["completion_tokens"] <= 3
     finally:
         await engine.stop()
+
+
+def test_python_dash_m_serves_a_model(tiny_model_dir: Path, tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "gateway.worker", "--model", str(tiny_model_dir), "--port", str(port)]
+    log = (tmp_path / "worker.log").open("wb")
+    process = subprocess.Popen([*command, "--threads", "1", "--log-level", "warning"], stdout=log, stderr=log)
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def healthy() -> bool:
+            assert process.poll() is None, (tmp_path / "worker.log").read_text()
+            try:
+                return httpx.get(f"{url}/health", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_for(healthy, timeout=60)
+        reply = httpx.post(f"{url}/v1/chat/completions", json={"messages": chat("Hi"), "max_tokens": 3}, timeout=10)
+        assert reply.status_code == 200 and reply.json()["usage"]["completion_tokens"] == 3
+    finally:
+        process.terminate()
+        process.wait(10)
+        log.close()

@@ -18,6 +18,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--engine", choices=("auto", "builtin", "vllm"), default="auto")
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--prefix-cache-tokens", type=int, default=32768, help="KV tokens kept for prefix reuse")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--log-level", default="info")
     return parser.parse_args(argv)
 
@@ -37,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         engine=args.engine,
         device=args.device,
         prefix_cache_tokens=args.prefix_cache_tokens,
+        threads=args.threads,
         log_level=args.log_level,
     )
 

@@ -101,9 +101,15 @@ def run_worker(
     engine: str = "auto",
     device: str | None = None,
     prefix_cache_tokens: int = 32768,
+    threads: int | None = None,
     log_level: str = "info",
 ) -> None:
     """Load the model in `model_dir` and serve it until interrupted."""
+    if threads:
+        import torch
+
+        # Process-wide, which is right here: the worker is a process of its own.
+        torch.set_num_threads(threads)
     served = load_engine(
         model_dir,
         kind=engine,
