@@ -11,7 +11,7 @@ import typer
 from gateway.catalogue import CatalogueError, load_catalogue
 from gateway.cli_ledger import db_app, keys_app, spend
 from gateway.cli_policy import app as policy_app
-from gateway.settings import Settings
+from gateway.settings import DEFAULT_DATABASE_URL, Settings
 
 app = typer.Typer(help="Cost-aware routing gateway for LLM traffic (a drop-in OpenAI base URL).",
                   no_args_is_help=True, add_completion=False)
@@ -70,6 +70,13 @@ def serve(
     except CatalogueError as exc:
         typer.echo(f"gateway: {exc}", err=True)
         raise typer.Exit(2) from None
+    if settings.ledger and settings.database_url == DEFAULT_DATABASE_URL:
+        # Embedded default: the local SQLite ledger is created and migrated on start so that
+        # `gateway serve` just works. A configured database is migrated explicitly instead
+        # (`gateway db upgrade`), and start-up refuses one at an older revision.
+        from gateway.ledger import upgrade
+
+        upgrade(settings.database_url)
     if settings.master_key is None:
         log.warning("no GATEWAY_MASTER_KEY set: accepting unauthenticated requests on %s (loopback only)", host)
     if settings.simulate:

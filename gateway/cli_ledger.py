@@ -41,6 +41,21 @@ def upgrade(revision: str = typer.Argument("head")) -> None:
 
 
 @db_app.command()
+def current() -> None:
+    """Show the database's revision and whether the gateway can start on it."""
+    from gateway.ledger import LedgerSchemaError, check_up_to_date, current_revision
+
+    url = Settings.from_env().database_url
+    typer.echo(f"revision: {current_revision(url) or '(empty)'}")
+    try:
+        check_up_to_date(url)
+    except LedgerSchemaError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo("up to date")
+
+
+@db_app.command()
 def downgrade(revision: str) -> None:
     """Revert migrations down to REVISION (use 'base' for an empty schema)."""
     from gateway.ledger import downgrade as run_downgrade
@@ -104,9 +119,15 @@ def spend(by: str = typer.Option("team", "--by", help="team|key|model|category|d
 
     if by not in ("team", "key", "model", "category", "day"):
         raise typer.BadParameter("--by must be team, key, model, category or day")
-    window = parse_since(since)
+    try:
+        window = parse_since(since)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since") from None
     rows = _run(_with_engine(lambda engine: spend_report(engine, by, window)))
-    typer.echo(f"{by:<22}{'requests':>9}{'cost $':>14}{'baseline $':>14}{'saved $':>14}{'cache saved $':>15}")
+    typer.echo(f"{by:<22}{'requests':>9}{'input tok':>11}{'cached tok':>11}{'output tok':>11}{'cost $':>12}"
+               f"{'baseline $':>12}{'saved $':>12}{'cache saved $':>14}{'cache share':>12}")
     for r in rows:
-        typer.echo(f"{str(r.key):<22}{r.requests:>9}{r.cost_usd:>14.4f}{r.baseline_usd:>14.4f}{r.saved_usd:>14.4f}"
-                   f"{r.cache_savings_usd:>15.4f}")
+        share = f"{r.cache_share:.1%}" if r.cache_share is not None else "-"
+        typer.echo(f"{str(r.key):<22}{r.requests:>9}{r.input_tokens:>11}{r.cached_input_tokens:>11}"
+                   f"{r.output_tokens:>11}{r.cost_usd:>12.4f}{r.baseline_usd:>12.4f}{r.saved_usd:>12.4f}"
+                   f"{r.cache_savings_usd:>14.4f}{share:>12}")
