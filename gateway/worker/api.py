@@ -38,7 +38,7 @@ async def chat_completions(request: Request) -> Response:
     call = _Call(request, engine, request.app.state.metrics, chat, request_id, started)
     if chat.stream:
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-        return StreamingResponse(call.stream(events), media_type="text/event-stream", headers=headers)
+        return _EngineStream(call, call.stream(events), media_type="text/event-stream", headers=headers)
     return json_response(await call.collect(events))
 
 
@@ -80,6 +80,21 @@ async def metrics(request: Request) -> Response:
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
+class _EngineStream(StreamingResponse):
+    """A streaming response that frees the engine slot even if the body never starts (client gone first)."""
+
+    def __init__(self, call: _Call, content: AsyncIterator[bytes], **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self._call = call
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if not self._call.done:
+                self._call.engine.cancel(self._call.request_id)
+
+
 class _Call:
     """One chat completion in flight: delivers engine events to the client and records the outcome."""
 
@@ -101,6 +116,7 @@ class _Call:
         self.created = int(time.time())
         self.model = engine.model_name
         self.ttft: float | None = None
+        self.done = False
 
     async def collect(self, events: AsyncIterator[Event]) -> dict[str, Any]:
         """The whole reply as one `chat.completion` body."""
@@ -166,6 +182,7 @@ class _Call:
 
     def _finish(self, finished: Finished | None) -> None:
         """Free the engine slot if the client left early, and record the outcome once."""
+        self.done = True
         if finished is None:
             self.engine.cancel(self.request_id)
         outcome = (

@@ -13,7 +13,6 @@ import logging
 import threading
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -25,9 +24,7 @@ from gateway.worker.engine import (
     Finished,
     FinishReason,
     GenerationRequest,
-    SamplingParams,
     TextDelta,
-    Usage,
 )
 from gateway.worker.errors import ContextLengthExceeded, Overloaded
 from gateway.worker.kvcache import BatchKV, cache_from
@@ -35,32 +32,10 @@ from gateway.worker.loader import LoadedModel, load_model
 from gateway.worker.prefix_cache import LayerKV, PrefixCache, PrefixHit
 from gateway.worker.prompt import encode_prompt, render_prompt
 from gateway.worker.sampling import make_generator, sample
+from gateway.worker.sequence import Outbox, SequenceState, deliver, drain, post
 from gateway.worker.text import IncrementalDetokenizer, StopMatcher
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(eq=False)
-class _Sequence:
-    """One request's decoding state; only the engine thread touches it after submission."""
-
-    request_id: str
-    prompt: list[int]
-    params: SamplingParams
-    max_new: int
-    loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[Event]
-    generator: torch.Generator
-    detok: IncrementalDetokenizer
-    stops: StopMatcher
-    output: list[int] = field(default_factory=list)
-    cached: int = 0
-
-    def usage(self) -> Usage:
-        return Usage(prompt_tokens=len(self.prompt), completion_tokens=len(self.output), cached_tokens=self.cached)
-
-
-_Outbox = dict[asyncio.AbstractEventLoop, list[tuple["_Sequence", Event]]]
 
 
 class BatchedEngine:
@@ -91,9 +66,9 @@ class BatchedEngine:
         # Fast tokenizers are not safe to use from two threads at once; encode runs on the event loop.
         self._tokenizer_lock = threading.Lock()
         self._cond = threading.Condition()
-        self._waiting: deque[_Sequence] = deque()
+        self._waiting: deque[SequenceState] = deque()
         self._cancel_ids: set[str] = set()
-        self._running: list[_Sequence] = []  # same order as the rows of self._kv
+        self._running: list[SequenceState] = []  # same order as the rows of self._kv
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._peak_running = 0
@@ -128,7 +103,7 @@ class BatchedEngine:
             prompt = encode_prompt(self._loaded.tokenizer, text)
         params = request.sampling
         max_new = self._max_new_tokens(len(prompt), params.max_tokens)
-        seq = _Sequence(
+        seq = SequenceState(
             request_id=request.request_id,
             prompt=prompt,
             params=params,
@@ -151,7 +126,7 @@ class BatchedEngine:
                 )
             self._waiting.append(seq)
             self._cond.notify()
-        return _drain(seq.queue)
+        return drain(seq.queue)
 
     def cancel(self, request_id: str) -> None:
         """Free the request's slot at the next step boundary."""
@@ -207,7 +182,7 @@ class BatchedEngine:
                 if work is None:
                     break
                 admitted, cancels = work
-                outbox: _Outbox = defaultdict(list)
+                outbox: Outbox = defaultdict(list)
                 try:
                     admitted = self._apply_cancels(cancels, admitted, outbox)
                     if admitted:
@@ -226,7 +201,7 @@ class BatchedEngine:
         self._running = []
         self._dispatch(outbox)
 
-    def _next_work(self) -> tuple[list[_Sequence], set[str]] | None:
+    def _next_work(self) -> tuple[list[SequenceState], set[str]] | None:
         """Block until there is something to do; take cancellations and the requests to admit this step."""
         with self._cond:
             while not (self._waiting or self._running or self._cancel_ids or self._stopping):
@@ -234,7 +209,7 @@ class BatchedEngine:
             if self._stopping:
                 return None
             cancels, self._cancel_ids = self._cancel_ids, set()
-            admitted: list[_Sequence] = []
+            admitted: list[SequenceState] = []
             free = self.max_batch - len(self._running)
             budget = self.max_prefill_tokens
             # A prompt-token budget per step bounds how long admissions stall the running decodes.
@@ -251,19 +226,19 @@ class BatchedEngine:
                 self._waiting = kept
             return admitted, cancels
 
-    def _apply_cancels(self, cancels: set[str], admitted: list[_Sequence], outbox: _Outbox) -> list[_Sequence]:
+    def _apply_cancels(self, cancels: set[str], admitted: list[SequenceState], outbox: Outbox) -> list[SequenceState]:
         if not cancels:
             return admitted
         for seq in admitted:
             if seq.request_id in cancels:
-                _post(outbox, seq, Finished("cancelled", seq.usage()))
+                post(outbox, seq, Finished("cancelled", seq.usage()))
         rows = [i for i, seq in enumerate(self._running) if seq.request_id in cancels]
         for row in rows:
-            _post(outbox, self._running[row], Finished("cancelled", self._running[row].usage()))
+            post(outbox, self._running[row], Finished("cancelled", self._running[row].usage()))
         self._retire(rows)
         return [seq for seq in admitted if seq.request_id not in cancels]
 
-    def _prefill(self, seqs: list[_Sequence], outbox: _Outbox) -> None:
+    def _prefill(self, seqs: list[SequenceState], outbox: Outbox) -> None:
         """Compute each new prompt's KV (after any cached prefix) and sample its first token."""
         results: dict[int, tuple[torch.Tensor, tuple[LayerKV, ...]]] = {}
         fresh = []
@@ -288,7 +263,7 @@ class BatchedEngine:
         self._running += [seqs[i] for i in joining]
         self._peak_running = max(self._peak_running, len(self._running))
 
-    def _prefill_suffix(self, seq: _Sequence, hit: PrefixHit) -> tuple[torch.Tensor, tuple[LayerKV, ...]]:
+    def _prefill_suffix(self, seq: SequenceState, hit: PrefixHit) -> tuple[torch.Tensor, tuple[LayerKV, ...]]:
         """Run only the prompt tokens after a cached prefix, on top of that prefix's KV."""
         cache = cache_from(hit.kv)
         ids = torch.tensor([seq.prompt[hit.length :]], device=self._device)
@@ -298,7 +273,7 @@ class BatchedEngine:
         )
         return out.logits[:, -1], tuple((layer.keys, layer.values) for layer in cache.layers)
 
-    def _prefill_together(self, seqs: list[_Sequence]) -> tuple[torch.Tensor, list[tuple[LayerKV, ...]]]:
+    def _prefill_together(self, seqs: list[SequenceState]) -> tuple[torch.Tensor, list[tuple[LayerKV, ...]]]:
         """One left-padded forward pass over several whole prompts; returns last-token logits and each row's KV."""
         lengths = [len(seq.prompt) for seq in seqs]
         width = max(lengths)
@@ -330,7 +305,7 @@ class BatchedEngine:
             )
         return out.logits[:, -1], kvs
 
-    def _decode_step(self, outbox: _Outbox) -> None:
+    def _decode_step(self, outbox: Outbox) -> None:
         """One token for every running sequence in a single batched forward pass."""
         mask, positions = self._kv.decode_inputs()
         ids = torch.tensor([[seq.output[-1]] for seq in self._running], device=self._device)
@@ -343,7 +318,7 @@ class BatchedEngine:
         done = [row for row, (seq, token) in pairs if self._accept(seq, token, outbox)]
         self._retire(done, keep_kv=True)
 
-    def _accept(self, seq: _Sequence, token: int, outbox: _Outbox) -> bool:
+    def _accept(self, seq: SequenceState, token: int, outbox: Outbox) -> bool:
         """Record a sampled token, post its text, and say whether the sequence is finished."""
         seq.output.append(token)
         eos = token in self._eos and not seq.params.ignore_eos
@@ -353,10 +328,10 @@ class BatchedEngine:
         if done and not seq.stops.stopped:
             text += seq.stops.feed(seq.detok.flush())
             text += seq.stops.flush()
-        _post(outbox, seq, TextDelta(text, (token,)))
+        post(outbox, seq, TextDelta(text, (token,)))
         if done:
             reason: FinishReason = "stop" if eos or seq.stops.stopped else "length"
-            _post(outbox, seq, Finished(reason, seq.usage()))
+            post(outbox, seq, Finished(reason, seq.usage()))
         return done
 
     def _retire(self, rows: Sequence[int], *, keep_kv: bool = False) -> None:
@@ -372,32 +347,15 @@ class BatchedEngine:
         gone = set(rows)
         self._running = [seq for i, seq in enumerate(self._running) if i not in gone]
 
-    def _fail(self, seqs: Sequence[_Sequence], message: str, outbox: _Outbox) -> None:
+    def _fail(self, seqs: Sequence[SequenceState], message: str, outbox: Outbox) -> None:
         for seq in seqs:
-            _post(outbox, seq, Finished("error", seq.usage(), error=message))
+            post(outbox, seq, Finished("error", seq.usage(), error=message))
 
-    def _dispatch(self, outbox: _Outbox) -> None:
+    def _dispatch(self, outbox: Outbox) -> None:
         """Hand a step's events to each event loop in one wake-up per loop."""
         for loop, items in outbox.items():
             try:
-                loop.call_soon_threadsafe(_deliver, items)
+                loop.call_soon_threadsafe(deliver, items)
             except RuntimeError:  # the loop is closed: nobody is listening any more
                 with self._cond:
                     self._cancel_ids |= {seq.request_id for seq, _ in items}
-
-
-def _post(outbox: _Outbox, seq: _Sequence, event: Event) -> None:
-    outbox[seq.loop].append((seq, event))
-
-
-def _deliver(items: list[tuple[_Sequence, Event]]) -> None:
-    for seq, event in items:
-        seq.queue.put_nowait(event)
-
-
-async def _drain(queue: asyncio.Queue[Event]) -> AsyncIterator[Event]:
-    while True:
-        event = await queue.get()
-        yield event
-        if isinstance(event, Finished):
-            return
