@@ -47,11 +47,12 @@ def test_non_streaming_passthrough_of_every_field(gateway, upstream):
     assert Decimal(raw.headers["x-gateway-cost-usd"]) == Decimal("0.000210")
 
 
-def test_auto_goes_to_the_default_route(gateway, upstream):
+def test_auto_is_routed_by_the_policy(gateway, upstream):
     raw = client(gateway).chat.completions.with_raw_response.create(
-        model="auto", messages=[{"role": "user", "content": "hi"}])
+        model="auto", messages=[{"role": "user", "content": "hi"}], extra_headers={"x-gateway-category": "N4"})
     assert raw.headers["x-gateway-deployment"] == "deepseek-v4-pro@deepseek"
     assert upstream.seen[-1].body["model"] == "deepseek-v4-pro"
+    assert raw.parse().model == "deepseek-v4-pro"
 
 
 def test_streaming_flushes_each_chunk_as_it_arrives(gateway, upstream):

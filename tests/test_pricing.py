@@ -130,7 +130,7 @@ def minimal(prices):
     ([{"effective": "2026-01-01", "input": -1, "output": 2, "source": "s"}], "negative"),
     ([{"effective": "2026-01-01", "input": 1, "output": 2, "source": "s",
        "off_peak": {"multiplier": 0.5, "peak_utc": [{"days": "funday", "hours": "01:00-02:00"}]}}], "days"),
-    ([], "at least one price"),
+    ([], "'prices' (or 'self_hosted_cost') is required"),
 ])
 def test_invalid_price_entries_name_the_entry(prices, fragment):
     with pytest.raises(CatalogueError) as caught:
