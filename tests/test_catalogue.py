@@ -22,7 +22,6 @@ def test_required_models_and_deployments():
             assert d.base_url.startswith("http") and d.api_key_env and d.upstream_model
             assert d.region and d.jurisdiction and d.context_window > 0
             assert all(entry.source for entry in d.prices)
-    assert catalogue.resolve("auto").name == "deepseek-v4-pro"
     assert catalogue.resolve("frontier").name == "claude-opus-4.7"
     assert catalogue.baseline().model == "claude-opus-4.7"
 
