@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
 from gateway.api import admin, errors, health, openai, routing
+from gateway.breaker_sync import BreakerSync
 from gateway.breakers import CircuitBreakers
 from gateway.budgets import BudgetGuard
 from gateway.catalogue import load_catalogue
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] =
     metrics = GatewayMetrics()
     ctx = build_context(settings, metrics, recorders)
     watcher = PolicyWatcher(ctx, settings.policy_poll_s, on_reload=metrics.policy_reloaded)
+    breaker_sync = BreakerSync(ctx.breakers, ctx.state, lambda: ctx.catalogue) if settings.redis_url else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -88,10 +90,14 @@ def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] =
             await ctx.writer.start()
             await ctx.keys.start()
         watcher.start()
+        if breaker_sync:
+            breaker_sync.start()
         try:
             yield
         finally:
             await watcher.stop()
+            if breaker_sync:
+                await breaker_sync.stop()
             if ctx.engine is not None:
                 await ctx.keys.stop()
                 await ctx.writer.close()  # graceful shutdown flushes every accounted row

@@ -51,3 +51,27 @@ def test_shared_open_state_from_another_replica():
     other = CircuitBreakers(1, 10.0, clock=clock, wall_clock=clock)
     other.failure("e")
     assert other.open_until("e") == 16.0
+
+
+async def test_open_circuits_are_shared_across_replicas_through_redis():
+    import redis.asyncio as aioredis
+
+    from gateway.breaker_sync import BreakerSync
+    from gateway.catalogue import load_catalogue
+    from gateway.state import RedisState
+    from tests.redis_support import redis_server_url
+
+    url = f"{redis_server_url()}/11"
+    await aioredis.Redis.from_url(url).flushdb()
+    catalogue = load_catalogue(__import__("pathlib").Path(__file__).resolve().parents[1] / "policies")
+    replica_a, replica_b = CircuitBreakers(1, 30.0), CircuitBreakers(1, 30.0)
+    state_a, state_b = RedisState(url), RedisState(url)
+    sync_a = BreakerSync(replica_a, state_a, lambda: catalogue)
+    sync_b = BreakerSync(replica_b, state_b, lambda: catalogue)
+    replica_a.failure("gpt-5.5@openai")
+    await sync_a.sync_once()
+    await sync_b.sync_once()
+    assert replica_b.state("gpt-5.5@openai") == OPEN and not replica_b.allows("gpt-5.5@openai")
+    assert replica_b.state("claude-opus-4.7@anthropic") == CLOSED
+    await state_a.close()
+    await state_b.close()
