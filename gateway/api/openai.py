@@ -20,6 +20,7 @@ from gateway.dispatch import DispatchLog
 from gateway.errors import GatewayError, ModelNotFound, PayloadTooLarge
 from gateway.records import RequestRecord
 from gateway.streaming import StreamJob, relay
+from gateway.toolcalls import needs_validation
 from gateway.wire import parse_chat_request
 
 
@@ -55,7 +56,7 @@ async def chat_completions(request: Request) -> Response:
     admission = await ctx.guard.admit(caller, len(raw) // 4)
     routed = await routing.route(ctx, request.headers, caller, body, len(raw), admission.soft_limited)
     plan = routed.plan
-    escalation = routing.escalation_plan(ctx, routed)
+    escalation = routing.escalation_plan(ctx, routed) if needs_validation(body) else None
     reservation = await ctx.guard.reserve(caller, routing.estimated_cost(plan))
     record = RequestRecord(
         request_id=request_id, started_at=datetime.now(UTC), key_id=caller.key_id, team=caller.team,
