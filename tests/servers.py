@@ -42,13 +42,11 @@ def write_mock_policies(target: Path, mock_port: int) -> Path:
     return target
 
 
-class GatewayServer:
-    """The gateway app served by uvicorn on a free loopback port in a background thread."""
+class ThreadedServer:
+    """An ASGI app served by uvicorn on a free loopback port in a background thread."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.recorder = MemoryRecorder()
-        self.app = create_app(settings, recorders=[self.recorder])
-        self.settings = settings
+    def __init__(self, app: Any) -> None:
+        self.app = app
         self._socket = socket.socket()
         self._socket.bind(("127.0.0.1", 0))
         self.port = self._socket.getsockname()[1]
@@ -57,20 +55,33 @@ class GatewayServer:
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
 
     @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> GatewayServer:
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    def start(self) -> ThreadedServer:
         self._thread.start()
         while not self._server.started:
             if not self._thread.is_alive():
-                raise RuntimeError("gateway server failed to start")
+                raise RuntimeError("server failed to start")
             threading.Event().wait(0.01)
         return self
 
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(10)
+
+
+class GatewayServer(ThreadedServer):
+    """The gateway, recording every request in memory for assertions."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.recorder = MemoryRecorder()
+        self.settings = settings
+        super().__init__(create_app(settings, recorders=[self.recorder]))
 
 
 def settings_for(policies: Path, **overrides: Any) -> Settings:

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import torch
-import uvicorn
 
 from gateway.worker.batched import BatchedEngine
 from gateway.worker.engine import Finished, GenerationRequest, SamplingParams, TextDelta
 from gateway.worker.server import create_worker_app
 from gateway.worker.tiny import build_tiny_model
+from tests.servers import ThreadedServer
 
 # Long enough that a decode of this many tokens takes seconds on CPU, so "freed promptly" is measurable.
 CONTEXT = 1024
@@ -71,38 +69,12 @@ async def generate(
     return ids, "".join(text), finished
 
 
-class WorkerServer:
+class WorkerServer(ThreadedServer):
     """The worker app served by uvicorn on a free loopback port in a background thread."""
 
     def __init__(self, engine: BatchedEngine) -> None:
         self.engine = engine
-        self.app = create_worker_app(engine)
-        self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
-        self.port = self._socket.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.url}/v1"
-
-    def start(self) -> WorkerServer:
-        self._thread.start()
-        while not self._server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError("worker server failed to start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self._server.should_exit = True
-        self._thread.join(10)
+        super().__init__(create_worker_app(engine))
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> float:
