@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from gateway.plan import RoutePlan
 from gateway.policy import CATEGORIES, Classified, Constraints, RequestFacts, decide
 from gateway.policy.decide import ROUTING_ALIAS, UNAVAILABLE
 
+log = logging.getLogger("gateway.routing")
 CATEGORY_HEADER = "x-gateway-category"
 STICKY_TTL_S = 6 * 3600.0
 
@@ -126,6 +128,9 @@ def escalation_plan(ctx: GatewayContext, result: RoutingResult) -> RoutePlan | N
 
 
 async def remember(ctx: GatewayContext, result: RoutingResult, model: str) -> None:
-    """After a first turn succeeds, pin its conversation to the model that served it."""
+    """After a first turn succeeds, pin its conversation to the model that served it (best effort)."""
     if result.conversation_key and result.first_turn:
-        await ctx.state.set(result.conversation_key, model, STICKY_TTL_S)
+        try:
+            await ctx.state.set(result.conversation_key, model, STICKY_TTL_S)
+        except GatewayError as exc:  # fail-closed state must not lose an answer already paid for
+            log.warning("sticky session not stored: %s", exc.message)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,7 +88,12 @@ async def chat_completions(request: Request) -> Response:
     if body.get("stream"):
         headers["x-gateway-attempts"] = str(len(dispatch_log.tried))
         job = StreamJob(ctx, body, plan, escalation, record, dispatch_log, started, reservation)
-        return StreamingResponse(relay(job, stream, deployment), media_type="text/event-stream",
+        events = relay(job, stream, deployment)
+        # Start the relay before handing it over: a started generator that is dropped (client gone
+        # before the response began) is still closed by the event loop, so its `finally` always
+        # releases the upstream connection and settles the accounting.
+        first = await anext(events)
+        return StreamingResponse(_prepend(first, events), media_type="text/event-stream",
                                  headers={**headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
     completion.body["model"] = deployment.model
     settle(ctx, record, dispatch_log, started, reservation)
@@ -96,6 +102,12 @@ async def chat_completions(request: Request) -> Response:
     headers["x-gateway-cost-usd"] = money(record.cost_usd)
     headers["x-gateway-baseline-cost-usd"] = money(record.baseline_usd)
     return Response(orjson.dumps(completion.body), media_type="application/json", headers=headers)
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for piece in rest:
+        yield piece
 
 
 async def list_models(request: Request) -> Response:
