@@ -31,11 +31,16 @@ class LinearModel:
     def probabilities(self, features: list[tuple[float, list[str]]]) -> np.ndarray:
         """Softmax class probabilities for grouped (value, names) features; unknown names are ignored."""
         get = self.index.get
-        logits = self.intercept.copy()
+        rows: list[int] = []
+        values: list[float] = []
         for value, names in features:
-            rows = [row for row in map(get, names) if row is not None]
-            if rows:
-                logits += value * self.coef[rows].sum(axis=0)
+            found = [row for row in map(get, names) if row is not None]
+            rows += found
+            values += [value] * len(found)
+        logits = self.intercept.copy()
+        if rows:
+            # One gather and one product for all groups: per-group numpy calls cost more than the math.
+            logits += np.asarray(values, dtype=self.coef.dtype) @ self.coef[rows]
         logits /= self.temperature
         logits -= logits.max()
         exp = np.exp(logits)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from typing import Any
 
 from prometheus_client import Counter
 
@@ -21,6 +22,16 @@ class MetricsRecorder:
 
     def __init__(self, metrics: GatewayMetrics) -> None:
         self.metrics = metrics
+        # prometheus-client's labels() costs microseconds per call; the label sets are bounded
+        # (capped upstream), so the children are kept and reused.
+        self._children: dict[tuple, Any] = {}
+
+    def _child(self, metric: Any, *values: str) -> Any:
+        key = (id(metric), values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
 
     def record(self, record: RequestRecord) -> None:
         """Count the request, its money, tokens, latency, fallbacks, repairs and classifier confidence."""
@@ -33,25 +44,24 @@ class MetricsRecorder:
         m = self.metrics
         model = m.model_label(rec.model)
         category = m.category_label(rec.category)
-        m.requests.labels(model=model, deployment=m.deployment_label(rec.deployment), category=category,
-                          status=status_label(rec.status)).inc()
-        _add(m.spend_usd.labels(model=model, category=category), rec.cost_usd)
-        _add(m.baseline_spend_usd.labels(model=model, category=category), rec.baseline_usd)
-        _add(m.cache_savings_usd.labels(model=model), rec.cache_savings_usd)
+        self._child(m.requests, model, m.deployment_label(rec.deployment), category, status_label(rec.status)).inc()
+        _add(self._child(m.spend_usd, model, category), rec.cost_usd)
+        _add(self._child(m.baseline_spend_usd, model, category), rec.baseline_usd)
+        _add(self._child(m.cache_savings_usd, model), rec.cache_savings_usd)
         for kind in TOKEN_KINDS:
             count = getattr(rec.usage, kind)
             if count > 0:
-                m.tokens.labels(model=model, kind=kind).inc(count)
+                self._child(m.tokens, model, kind).inc(count)
         stream = flag_label(rec.stream)
-        m.request_duration.labels(model=model, stream=stream).observe(max(rec.latency_ms, 0.0) / 1000)
+        self._child(m.request_duration, model, stream).observe(max(rec.latency_ms, 0.0) / 1000)
         if rec.ttft_ms is not None:
-            m.ttft.labels(model=model, stream=stream).observe(max(rec.ttft_ms, 0.0) / 1000)
+            self._child(m.ttft, model, stream).observe(max(rec.ttft_ms, 0.0) / 1000)
         if rec.fallbacks > 0:
-            m.fallbacks.labels(model=model).inc(rec.fallbacks)
+            self._child(m.fallbacks, model).inc(rec.fallbacks)
         if rec.tool_repairs > 0:
-            m.tool_repairs.labels(model=model).inc(rec.tool_repairs)
+            self._child(m.tool_repairs, model).inc(rec.tool_repairs)
         if rec.confidence is not None:
-            m.classifier_confidence.labels(category=category).observe(rec.confidence)
+            self._child(m.classifier_confidence, category).observe(rec.confidence)
 
 
 def _add(counter: Counter, usd: Decimal) -> None:

@@ -68,7 +68,7 @@ def estimate_cost(deployment: Deployment, facts: RequestFacts, policy: Policy, a
 
 
 def _rejection(deployment: Deployment, facts: RequestFacts, policy: Policy, constraints: Constraints,
-               unavailable: Unavailable, estimate: Decimal) -> str | None:
+               unavailable: Unavailable, estimate: Decimal | None) -> str | None:
     violation = constraint_violation(deployment, constraints)
     if violation:
         return violation
@@ -78,7 +78,7 @@ def _rejection(deployment: Deployment, facts: RequestFacts, policy: Policy, cons
     if deployment.model in policy.recall_degrading_models and facts.prompt_tokens > policy.recall_limit_tokens:
         return f"prompt of ~{facts.prompt_tokens} tokens is past its recall limit of {policy.recall_limit_tokens}"
     limit = constraints.max_cost_per_request_usd
-    if limit is not None and estimate > limit:
+    if limit is not None and estimate is not None and estimate > limit:
         return f"estimated ${estimate:.6f} exceeds the team's max of ${limit} per request"
     return unavailable(deployment)
 
@@ -90,12 +90,16 @@ def _evaluate(models: Iterable[Model], facts: RequestFacts, policy: Policy, cons
     for model in models:
         first_ok: tuple[Deployment, Decimal] | None = None
         reasons = []
+        capped = constraints.max_cost_per_request_usd is not None
         for deployment in model.deployments:
-            estimate = estimate_cost(deployment, facts, policy, at)
+            # Pricing every deployment costs time on the hot path: only a cost cap needs it.
+            estimate = estimate_cost(deployment, facts, policy, at) if capped else None
             why = _rejection(deployment, facts, policy, constraints, unavailable, estimate)
             if why is None:
                 attempts.append(Attempt(deployment))
-                first_ok = first_ok or (deployment, estimate)
+                if first_ok is None:
+                    first_ok = (deployment, estimate if estimate is not None
+                                else estimate_cost(deployment, facts, policy, at))
             else:
                 reasons.append(f"{deployment.name}: {why}")
         if first_ok:
