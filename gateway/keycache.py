@@ -38,6 +38,9 @@ class KeyCache:
         self._keys: Mapping[str, KeyEntry] = {}
         self._budgets: Mapping[tuple[str, str], tuple[BudgetRow, ...]] = {}
         self._task: asyncio.Task | None = None
+        # Changes made through this replica win over a refresh that read the database before them.
+        self._revoked: set[str] = set()
+        self._added: dict[str, KeyEntry] = {}
         self.loaded = False
 
     def lookup(self, plaintext: str) -> KeyEntry | None:
@@ -54,10 +57,14 @@ class KeyCache:
 
     def add(self, row: KeyRow) -> None:
         """Make a just-created key usable immediately on this replica."""
-        self._keys = {**self._keys, row.key_hash: KeyEntry(row.id, row.team, row.rpm, row.tpm)}
+        entry = KeyEntry(row.id, row.team, row.rpm, row.tpm)
+        self._added[row.key_hash] = entry
+        self._keys = {**self._keys, row.key_hash: entry}
 
     def remove(self, key_id: str) -> None:
         """Make a just-revoked key unusable immediately on this replica."""
+        self._revoked.add(key_id)
+        self._added = {h: e for h, e in self._added.items() if e.key_id != key_id}
         self._keys = {h: e for h, e in self._keys.items() if e.key_id != key_id}
 
     async def refresh(self) -> None:
@@ -72,7 +79,10 @@ class KeyCache:
         budgets: dict[tuple[str, str], list[BudgetRow]] = {}
         for budget in budget_rows:
             budgets.setdefault((budget.scope, budget.scope_id), []).append(budget)
-        self._keys = {row.key_hash: KeyEntry(row.id, row.team, row.rpm, row.tpm) for row in rows}
+        keys = {row.key_hash: KeyEntry(row.id, row.team, row.rpm, row.tpm) for row in rows
+                if row.id not in self._revoked}
+        self._added = {h: e for h, e in self._added.items() if h not in keys}  # now in the database
+        self._keys = {**keys, **self._added}
         self._budgets = {scope: tuple(items) for scope, items in budgets.items()}
         self.loaded = True
 

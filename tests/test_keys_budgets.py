@@ -176,3 +176,36 @@ def test_master_key_and_admin_key_are_required_for_admin(ledger_gateway):
     assert httpx.get(url, headers={"Authorization": f"Bearer {MASTER_KEY}"}).status_code == 200
     response = httpx.post(url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, json={"name": "x"})
     assert response.status_code == 400 and response.json()["error"]["param"] == "team"
+
+
+def test_key_cache_changes_survive_a_refresh_that_read_before_them():
+    from datetime import UTC, datetime
+
+    from gateway.keycache import KeyCache
+    from gateway.ledger import KeyRow, hash_key
+
+    cache = KeyCache(engine=None)  # type: ignore[arg-type]
+    stale = KeyRow("key_old", hash_key("gw-old"), "gw-old", "t", None, datetime.now(UTC), None, None, None)
+    fresh = KeyRow("key_new", hash_key("gw-new"), "gw-new", "t", None, datetime.now(UTC), None, None, None)
+
+    async def refresh_with(rows):
+        import gateway.keycache as module
+
+        async def load_keys(engine):
+            return rows
+
+        async def load_budgets(engine):
+            return []
+
+        module.load_keys, original_keys = load_keys, module.load_keys
+        module.load_budgets, original_budgets = load_budgets, module.load_budgets
+        try:
+            await cache.refresh()
+        finally:
+            module.load_keys, module.load_budgets = original_keys, original_budgets
+
+    asyncio.run(refresh_with([stale]))
+    cache.remove("key_old")
+    cache.add(fresh)
+    asyncio.run(refresh_with([stale]))  # read before the revoke and the creation committed
+    assert cache.lookup("gw-old") is None and cache.lookup("gw-new") is not None
