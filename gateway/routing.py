@@ -26,7 +26,7 @@ from gateway.policy.decide import ROUTING_ALIAS, UNAVAILABLE
 
 log = logging.getLogger("gateway.routing")
 CATEGORY_HEADER = "x-gateway-category"
-STICKY_TTL_S = 6 * 3600.0
+STICKY_TTL_S = 3600.0  # a conversation idle for an hour may move (and its prefix cache is cold anyway)
 
 
 @dataclass(frozen=True, slots=True)

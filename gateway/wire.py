@@ -95,7 +95,7 @@ def _check_tools(body: Mapping[str, Any]) -> set[str]:
 
 
 def _check_tool_choice(choice: Any, tool_names: set[str]) -> None:
-    if choice is None or choice in TOOL_CHOICES:
+    if choice is None or (isinstance(choice, str) and choice in TOOL_CHOICES):
         if choice in ("required",) and not tool_names:
             raise InvalidRequest("tool_choice 'required' needs at least one tool in 'tools'", param="tool_choice")
         return

@@ -65,6 +65,17 @@ def test_schema_violations_name_the_field(gateway, body, param, fragment):
     assert error["type"] == "invalid_request_error"
 
 
+def test_named_tool_choice_is_accepted_and_checked(gateway, upstream):
+    tools = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
+    named = {"type": "function", "function": {"name": "lookup"}}
+    assert post(gateway, {**HELLO, "tools": tools, "tool_choice": named}).status_code == 200
+    assert upstream.seen[-1].body["tool_choice"] == named
+    wrong = {"type": "function", "function": {"name": "delete_everything"}}
+    error = assert_openai_error(post(gateway, {**HELLO, "tools": tools, "tool_choice": wrong}), 400, "not in 'tools'")
+    assert error["param"] == "tool_choice"
+    assert_openai_error(post(gateway, {**HELLO, "tools": tools, "tool_choice": 7}), 400, "tool_choice must be")
+
+
 def test_unknown_model_is_404_and_lists_the_choices(gateway):
     error = assert_openai_error(post(gateway, {**HELLO, "model": "gpt-9"}), 404, "does not exist")
     assert error["code"] == "model_not_found" and "auto" in error["message"]
