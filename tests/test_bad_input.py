@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from tests.conftest import MASTER_KEY
-from tests.mock_upstream import Reply, openai_stream
+from tests.mock_upstream import Reply, openai_answer, openai_stream
 from tests.servers import UPSTREAM_KEYS
 
 AUTH = {"Authorization": f"Bearer {MASTER_KEY}"}
@@ -68,6 +68,10 @@ def test_schema_violations_name_the_field(gateway, body, param, fragment):
 def test_named_tool_choice_is_accepted_and_checked(gateway, upstream):
     tools = [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]
     named = {"type": "function", "function": {"name": "lookup"}}
+    call = {"id": "c1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}
+    upstream.handler = lambda path, body: Reply(json={**openai_answer(body), "choices": [
+        {"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": None,
+                                                               "tool_calls": [call]}}]})
     assert post(gateway, {**HELLO, "tools": tools, "tool_choice": named}).status_code == 200
     assert upstream.seen[-1].body["tool_choice"] == named
     wrong = {"type": "function", "function": {"name": "delete_everything"}}
