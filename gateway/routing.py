@@ -105,6 +105,16 @@ def estimated_cost(plan: RoutePlan) -> Decimal:
                 Decimal(0))
 
 
+def unavailable_hint(plan: RoutePlan) -> str:
+    """When a plan failed, what else could have served it had it been configured."""
+    skipped = sorted({c.reason.split(UNAVAILABLE, 1)[1].split(";")[0] for c in plan.candidates
+                      if not c.allowed and UNAVAILABLE in c.reason})
+    if not skipped:
+        return ""
+    return (f" (routes skipped because {', '.join(skipped)}; set the upstream keys, or run with "
+            "GATEWAY_SIMULATE=1 for offline simulated upstreams)")
+
+
 def unavailable(ctx: GatewayContext, deployment: Deployment) -> str | None:
     """Why `deployment` cannot be called now (key not set, circuit open), or None."""
     if not dispatch.is_available(deployment, ctx.settings):

@@ -213,3 +213,16 @@ def test_constraints_that_leave_a_category_nowhere_to_go(tmp_path):
 def test_invalid_yaml_reports_its_line(tmp_path):
     with pytest.raises(PolicyError, match=r"routing.yaml:3: not valid YAML"):
         load_policy(write_policy(tmp_path, "version: 1\ncategories:\n\tP1: x\n"))
+
+
+def test_failed_plan_hint_names_the_missing_keys():
+    from gateway.routing import unavailable_hint
+
+    def keyless(d):
+        return None if d.self_hosted else f"unavailable: {d.api_key_env} is not set"
+
+    plan = plan_for("N5", unavailable=keyless)
+    assert all(a.deployment.self_hosted for a in plan.attempts)
+    hint = unavailable_hint(plan)
+    assert "GEMINI_API_KEY is not set" in hint and "GATEWAY_SIMULATE=1" in hint
+    assert unavailable_hint(plan_for("N5")) == ""
