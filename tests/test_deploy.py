@@ -13,10 +13,16 @@ from typing import Any
 import pytest
 import yaml
 
+from gateway.ledger.tables import requests as requests_table
+
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 RULES_DIR = DEPLOY / "prometheus" / "rules"
-SQL_COLUMNS = {"created_at", "team", "cost_usd", "baseline_usd", "category", "model"}
+# The ledger's real columns, so a dashboard query naming a column the table lacks fails here.
+SQL_COLUMNS = frozenset(requests_table.c.keys())
+SQL_WORDS = frozenset({"select", "from", "where", "group", "by", "order", "desc", "asc", "as", "sum", "count",
+                       "coalesce", "requests"})
+_MACRO = re.compile(r"\$__(\w+)\(([^)]*)\)")
 
 
 def load_yaml(path: Path) -> Any:
@@ -161,15 +167,28 @@ def check_dashboard(dashboard: dict[str, Any], datasources: dict[str, dict[str, 
 
 
 def check_sql(sql: str) -> None:
-    """Ledger queries stay simple: the requests table, its documented columns, Grafana's time filter."""
+    """Ledger queries stay simple: the requests table, its real columns, Grafana's time filter on a column."""
     assert re.search(r"\bFROM\s+requests\b", sql, re.I)
-    assert "$__timeFilter(created_at)" in sql
-    body = re.sub(r"'[^']*'|\$__\w+\([^)]*\)", " ", sql)
+    macros = _MACRO.findall(sql)
+    assert "timeFilter" in [name for name, _ in macros], "no $__timeFilter(...)"
+    for name, args in macros:
+        column = args.split(",")[0].strip()
+        assert column in SQL_COLUMNS, f"$__{name}({column}): requests has no column {column!r}"
+    body = _MACRO.sub(" ", re.sub(r"'[^']*'", " ", sql))
     words = set(re.findall(r"\b[a-z_]+\b", body.lower()))
-    sql_words = {"select", "from", "where", "group", "by", "order", "desc", "asc", "as", "sum", "count",
-                 "coalesce", "requests"}
     aliases = set(re.findall(r"\bas\s+(\w+)", body, re.I))
-    assert words - sql_words - aliases <= SQL_COLUMNS, sorted(words - sql_words - aliases - SQL_COLUMNS)
+    unknown = words - SQL_WORDS - aliases - SQL_COLUMNS
+    assert not unknown, f"requests has no column(s) {sorted(unknown)}"
+
+
+def test_sql_check_uses_the_ledger_columns() -> None:
+    good = "SELECT sum(cost_usd) AS spend FROM requests WHERE $__timeFilter(started_at) GROUP BY team"
+    check_sql(good)
+    for bad in (good.replace("started_at", "created_at"), good.replace("team", "owner"),
+                "SELECT $__timeGroupAlias(created_at, '1h'), count(*) AS n FROM requests "
+                "WHERE $__timeFilter(started_at)"):
+        with pytest.raises(AssertionError, match="no column"):
+            check_sql(bad)
 
 
 def test_dockerfile_non_root_healthcheck_and_extras() -> None:
