@@ -209,3 +209,21 @@ def test_key_cache_changes_survive_a_refresh_that_read_before_them():
     cache.add(fresh)
     asyncio.run(refresh_with([stale]))  # read before the revoke and the creation committed
     assert cache.lookup("gw-old") is None and cache.lookup("gw-new") is not None
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("soft_fraction", "lots"), ("soft_fraction", 1.5), ("soft_fraction", True), ("period", "year"),
+    ("budget_usd", "ten"), ("budget_usd", "NaN"), ("budget_usd", -1), ("rpm", 0),
+])
+def test_key_creation_validates_before_creating_anything(ledger_gateway, field, value):
+    body = {"team": "default", "budget_usd": "1", "period": "day", "soft_fraction": 0.8, field: value}
+    response = admin(ledger_gateway, "POST", "/admin/keys", json=body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["param"] == field and field in error["message"]
+    assert admin(ledger_gateway, "GET", "/admin/keys").json()["data"] == []  # no key left without its budget
+    budget = {"scope": "team", "scope_id": "default", "limit_usd": "1", "period": "day", "soft_fraction": 0.8,
+              {"budget_usd": "limit_usd"}.get(field, field): value}
+    if field != "rpm":
+        response = admin(ledger_gateway, "PUT", "/admin/budgets", json=budget)
+        assert response.status_code == 400 and response.json()["error"]["param"] in (field, "limit_usd")

@@ -14,6 +14,7 @@ from gateway.accounting import money
 from gateway.auth import require_admin
 from gateway.context import GatewayContext
 from gateway.errors import InvalidRequest, NoDeploymentAvailable, NotFound
+from gateway.ledger.tables import PERIODS
 
 
 def _json(payload: Any, status: int = 200) -> Response:
@@ -51,9 +52,30 @@ def _usd(value: Any, name: str) -> Decimal:
         amount = Decimal(str(value))
     except InvalidOperation:
         raise InvalidRequest(f"'{name}' must be a number of USD", param=name) from None
+    if isinstance(value, bool) or not amount.is_finite():  # NaN would otherwise fail later, as a 500
+        raise InvalidRequest(f"'{name}' must be a number of USD", param=name)
     if amount < 0:
         raise InvalidRequest(f"'{name}' must not be negative", param=name)
     return amount
+
+
+def _period(body: dict[str, Any]) -> str:
+    """The budget period (month when absent)."""
+    period = body.get("period", "month")
+    if period not in PERIODS:
+        raise InvalidRequest(f"'period' must be one of {', '.join(PERIODS)}", param="period")
+    return period
+
+
+def _soft_fraction(body: dict[str, Any]) -> float | None:
+    """The soft-limit fraction of the budget, in (0, 1], or None."""
+    value = body.get("soft_fraction")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise InvalidRequest("'soft_fraction' must be a number in (0, 1]: the share of the budget after which "
+                             "substitute-able requests take the cheapest route", param="soft_fraction")
+    return float(value)
 
 
 async def create_key_endpoint(request: Request) -> Response:
@@ -65,14 +87,13 @@ async def create_key_endpoint(request: Request) -> Response:
     team = body.get("team")
     if not isinstance(team, str) or not team:
         raise InvalidRequest("'team' is required: the team whose policy constraints apply", param="team")
-    plaintext, row = await create_key(ctx.engine, team, body.get("name"), _positive_int(body, "rpm"),
-                                      _positive_int(body, "tpm"))
-    if body.get("budget_usd") is not None:
-        period = body.get("period", "month")
-        if period not in ("day", "week", "month"):
-            raise InvalidRequest("'period' must be day, week or month", param="period")
-        await set_budget(ctx.engine, "key", row.id, _usd(body["budget_usd"], "budget_usd"), period,
-                         body.get("soft_fraction"))
+    # Everything is validated before the key exists: a bad budget must not leave a key without one.
+    rpm, tpm = _positive_int(body, "rpm"), _positive_int(body, "tpm")
+    budget = None if body.get("budget_usd") is None else _usd(body["budget_usd"], "budget_usd")
+    period, soft_fraction = _period(body), _soft_fraction(body)
+    plaintext, row = await create_key(ctx.engine, team, body.get("name"), rpm, tpm)
+    if budget is not None:
+        await set_budget(ctx.engine, "key", row.id, budget, period, soft_fraction)
         await ctx.keys.refresh()
     ctx.keys.add(row)
     return _json({"id": row.id, "key": plaintext, "team": team, "name": row.name, "rpm": row.rpm, "tpm": row.tpm,
@@ -107,10 +128,10 @@ async def set_budget_endpoint(request: Request) -> Response:
 
     ctx = _ledger(request)
     body = await _body(request)
+    limit, period, soft_fraction = _usd(body.get("limit_usd"), "limit_usd"), _period(body), _soft_fraction(body)
     try:
-        await set_budget(ctx.engine, body.get("scope"), str(body.get("scope_id") or ""),
-                         _usd(body.get("limit_usd"), "limit_usd"), body.get("period", "month"),
-                         body.get("soft_fraction"))
+        await set_budget(ctx.engine, body.get("scope"), str(body.get("scope_id") or ""), limit, period,
+                         soft_fraction)
     except ValueError as exc:
         raise InvalidRequest(str(exc)) from None
     await ctx.keys.refresh()
