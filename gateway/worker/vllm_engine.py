@@ -38,6 +38,7 @@ class VllmEngine:
         self._engine = engine
         self._tokenizer = tokenizer
         self._in_flight: set[str] = set()
+        self._aborts: set[asyncio.Task] = set()  # the loop holds tasks weakly
 
     @classmethod
     def from_dir(cls, model_dir: str | Path, *, max_batch: int = 32, max_queue: int = 256) -> VllmEngine:
@@ -89,13 +90,16 @@ class VllmEngine:
             ignore_eos=params.ignore_eos,
         )
         self._in_flight.add(request.request_id)
-        outputs = self._engine.generate({"prompt_token_ids": prompt}, sampling, request.request_id)
-        return self._events(request.request_id, len(prompt), outputs)
+        return self._events(request.request_id, prompt, sampling)
 
     def cancel(self, request_id: str) -> None:
-        """Ask vLLM to abort the request (it frees the KV blocks at its next step)."""
+        """Forget the request and ask vLLM to abort it (it frees the KV blocks at its next step)."""
         if request_id in self._in_flight:
-            asyncio.get_running_loop().create_task(self._engine.abort(request_id))
+            # Dropped here, not only in `_events`: a stream never read never runs its `finally`.
+            self._in_flight.discard(request_id)
+            task = asyncio.get_running_loop().create_task(self._engine.abort(request_id))
+            self._aborts.add(task)
+            task.add_done_callback(self._aborts.discard)
 
     def stats(self) -> EngineStats:
         """What this adapter can see; vLLM's own /metrics has the detail."""
@@ -106,10 +110,14 @@ class VllmEngine:
             max_queue=self.max_queue,
         )
 
-    async def _events(self, request_id: str, prompt_tokens: int, outputs: Any) -> AsyncIterator[Event]:
+    async def _events(self, request_id: str, prompt: list[int], sampling: Any) -> AsyncIterator[Event]:
+        prompt_tokens = len(prompt)
         text, tokens, cached, reason = "", 0, 0, None
+        if request_id not in self._in_flight:  # cancelled before its stream was read: vLLM never sees it
+            yield Finished("cancelled", Usage(prompt_tokens, 0))
+            return
         try:
-            async for output in outputs:
+            async for output in self._engine.generate({"prompt_token_ids": prompt}, sampling, request_id):
                 completion = output.outputs[0]
                 cached = getattr(output, "num_cached_tokens", None) or 0
                 # Outputs are cumulative: emit only what is new since the previous one.
