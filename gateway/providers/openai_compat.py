@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,9 +9,10 @@ import aiohttp
 import orjson
 
 from gateway.catalogue import Deployment
-from gateway.errors import UpstreamError
+from gateway.errors import GatewayError, UpstreamError
 from gateway.providers.base import Completion
 from gateway.providers.http import UpstreamClients, post, read_json, sse_events
+from gateway.providers.replicas import ReplicaFailover, home_replica, is_replica_failure
 from gateway.settings import Settings
 from gateway.usage import Usage, from_openai
 
@@ -64,8 +64,7 @@ def prefix_key(body: dict[str, Any]) -> bytes:
 def pick_replica(replicas: tuple[str, ...], body: dict[str, Any]) -> str:
     """Rendezvous hashing on the prompt prefix: the same prefix always lands on the same replica
     (keeping its KV cache warm), and removing one replica moves only the prefixes it held."""
-    key = prefix_key(body)
-    return max(replicas, key=lambda replica: hashlib.blake2b(key + replica.encode(), digest_size=8).digest())
+    return home_replica(replicas, prefix_key(body))
 
 
 class OpenAICompatProvider:
@@ -74,27 +73,44 @@ class OpenAICompatProvider:
     def __init__(self, clients: UpstreamClients, settings: Settings) -> None:
         self._clients = clients
         self._settings = settings
+        self._failover = ReplicaFailover()
 
-    def _request(self, deployment: Deployment, body: dict[str, Any]) -> tuple[str, dict[str, str], str | None]:
+    def _request(self, deployment: Deployment, body: dict[str, Any]) -> tuple[str, str, dict[str, str], str | None]:
         secret = self._settings.secret(deployment.api_key_env)
         headers = {"content-type": "application/json"}
         if secret:
             headers["authorization"] = f"Bearer {secret}"
-        base_url = pick_replica(deployment.replicas, body) if deployment.replicas else deployment.base_url
-        return f"{base_url}/chat/completions", headers, secret
+        if deployment.replicas:
+            base_url = self._failover.choose(deployment.replicas, prefix_key(body))
+        else:
+            base_url = deployment.base_url
+        return base_url, f"{base_url}/chat/completions", headers, secret
+
+    def _failed(self, deployment: Deployment, base_url: str, exc: GatewayError) -> None:
+        """Send the retry of a request that a replica failed to the prefix's next replica."""
+        if deployment.replicas and is_replica_failure(exc):
+            self._failover.failed(base_url)
 
     async def complete(self, deployment: Deployment, body: dict[str, Any]) -> Completion:
         """Send a non-streaming request and normalise its usage."""
-        url, headers, secret = self._request(deployment, body)
+        base_url, url, headers, secret = self._request(deployment, body)
         session = self._clients.session(url)
-        response = await post(session, url, body, headers, deployment, secret)
-        answer = await read_json(response, deployment)
+        try:
+            response = await post(session, url, body, headers, deployment, secret)
+            answer = await read_json(response, deployment)
+        except GatewayError as exc:
+            self._failed(deployment, base_url, exc)
+            raise
         return Completion(answer, from_openai(answer.get("usage")))
 
     async def open_stream(self, deployment: Deployment, body: dict[str, Any]) -> OpenAIChunkStream:
         """Start a streaming request (the caller has already asked for usage in the stream)."""
-        url, headers, secret = self._request(deployment, body)
+        base_url, url, headers, secret = self._request(deployment, body)
         headers["accept"] = "text/event-stream"
         session = self._clients.session(url)
-        response = await post(session, url, body, headers, deployment, secret)
+        try:
+            response = await post(session, url, body, headers, deployment, secret)
+        except GatewayError as exc:
+            self._failed(deployment, base_url, exc)
+            raise
         return OpenAIChunkStream(response, deployment)
