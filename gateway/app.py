@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
 from gateway.api import admin, errors, health, openai, routing
+from gateway.api.asgi import GatewayApp
 from gateway.breaker_sync import BreakerSync
 from gateway.breakers import CircuitBreakers
 from gateway.budgets import BudgetGuard
@@ -89,6 +90,8 @@ def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] =
             await check_up_to_date_async(settings.database_url)  # refuses an old schema, naming the command
             await ctx.writer.start()
             await ctx.keys.start()
+            # Budgets start from the ledger's spend for the period, not zero, and keep up with it.
+            await ctx.guard.start(ctx.engine, settings.key_refresh_s)
         watcher.start()
         if breaker_sync:
             breaker_sync.start()
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] =
             await watcher.stop()
             if breaker_sync:
                 await breaker_sync.stop()
+            await ctx.guard.stop()  # settlements in flight reach the counters before the state closes
             if ctx.engine is not None:
                 await ctx.keys.stop()
                 await ctx.writer.close()  # graceful shutdown flushes every accounted row
@@ -119,7 +123,8 @@ def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] =
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         *admin.routes(),
     ]
-    app = FastAPI(title="LLM routing gateway", lifespan=lifespan, routes=routes, docs_url=None, redoc_url=None)
+    app = GatewayApp(title="LLM routing gateway", lifespan=lifespan, routes=routes, docs_url=None, redoc_url=None)
+    app.hot_routes = {"/v1/chat/completions": openai.chat_completions, "/chat/completions": openai.chat_completions}
     app.state.ctx = ctx
     app.state.metrics = metrics
     app.state.policy_watcher = watcher

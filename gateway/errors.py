@@ -92,3 +92,11 @@ class UpstreamTimeout(GatewayError):
     status_code = 504
     error_type = "api_error"
     default_code = "upstream_timeout"
+
+
+class ClientDisconnected(GatewayError):
+    """The client went away before its answer was ready (nginx's 499); nobody reads the body."""
+
+    status_code = 499
+    error_type = "invalid_request_error"
+    default_code = "client_disconnected"

@@ -21,10 +21,15 @@ def _json(status: int, message: str, error_type: str, code: str | None, headers:
     return Response(error.to_json(), status_code=status, media_type="application/json", headers=headers)
 
 
+def gateway_error_response(exc: GatewayError) -> Response:
+    """A GatewayError as its own status and OpenAI-shaped body."""
+    return Response(exc.to_json(), status_code=exc.status_code, media_type="application/json", headers=exc.headers)
+
+
 async def gateway_error(request: Request, exc: Exception) -> Response:
     """A GatewayError becomes its own status and body."""
     assert isinstance(exc, GatewayError)
-    return Response(exc.to_json(), status_code=exc.status_code, media_type="application/json", headers=exc.headers)
+    return gateway_error_response(exc)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -40,7 +45,12 @@ async def http_error(request: Request, exc: Exception) -> Response:
                  None, dict(exc.headers or {}))
 
 
+def internal_error_response() -> Response:
+    """The generic 500 for a bug (already logged with its traceback): no stack trace reaches a client."""
+    return _json(500, "The gateway hit an internal error; it has been logged.", "server_error", "internal_error")
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     """A bug: log it with its traceback, answer a generic 500 without one."""
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return _json(500, "The gateway hit an internal error; it has been logged.", "server_error", "internal_error")
+    return internal_error_response()

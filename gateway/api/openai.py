@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import secrets
+import asyncio
+import random
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -10,18 +11,23 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from gateway import routing
 from gateway.accounting import money, settle
+from gateway.api.sse import EventStreamResponse
+from gateway.api.watch import ClientWatch
 from gateway.auth import authenticate
 from gateway.catalogue import Deployment
 from gateway.context import GatewayContext
-from gateway.dispatch import DispatchLog
-from gateway.errors import GatewayError, ModelNotFound, PayloadTooLarge
+from gateway.dispatch import Charge, DispatchLog
+from gateway.errors import ClientDisconnected, GatewayError, ModelNotFound, PayloadTooLarge
+from gateway.plan import RoutePlan
+from gateway.providers.simulated import estimate_tokens
 from gateway.records import RequestRecord
 from gateway.streaming import StreamJob, relay
 from gateway.toolcalls import needs_validation
+from gateway.usage import Usage
 from gateway.wire import parse_chat_request
 
 
@@ -50,7 +56,9 @@ async def chat_completions(request: Request) -> Response:
     """POST /v1/chat/completions: route, call upstream, validate, price, answer (streaming or not)."""
     ctx: GatewayContext = request.app.state.ctx
     started = time.perf_counter()
-    request_id = "req_" + secrets.token_hex(12)
+    # Request ids need uniqueness, not secrecy: the process's Mersenne Twister (seeded from the OS)
+    # gives 96 random bits without a getrandom syscall per request.
+    request_id = f"req_{random.getrandbits(96):024x}"
     caller = authenticate(request, ctx.settings.master_key, ctx.keys)
     raw = await read_body(request, ctx.settings.max_body_bytes)
     body = parse_chat_request(raw)
@@ -68,6 +76,7 @@ async def chat_completions(request: Request) -> Response:
     dispatch_log = DispatchLog()
     headers = {"x-gateway-request-id": request_id, "x-gateway-model": plan.model.name,
                "x-gateway-category": routed.classification.category, "x-gateway-verdict": plan.verdict}
+    watch = ClientWatch(request.receive)  # the body is read: from here a disconnect cancels the upstream call
     try:
         if body.get("stream"):
             # Usage is always requested upstream so the stream can be priced; the client only
@@ -78,14 +87,25 @@ async def chat_completions(request: Request) -> Response:
         else:
             completion, deployment = await ctx.dispatcher.complete_valid(plan, body, escalation, dispatch_log)
     except GatewayError as exc:
+        watch.stop()
         record.status, record.error_code = exc.status_code, exc.code
         settle(ctx, record, dispatch_log, started, reservation)
         exc.message += routing.unavailable_hint(plan)
         exc.headers.update(headers)
         exc.headers["x-gateway-attempts"] = str(len(dispatch_log.tried))
         raise
+    except BaseException as exc:
+        # Client gone (or the server stopping) mid-call, or a bug: the upstream may bill what it
+        # was sent, so the request is still priced, recorded and its reservation settled.
+        watch.stop()
+        record.status = 499 if isinstance(exc, asyncio.CancelledError) else 500
+        record.error_code = "client_disconnected" if record.status == 499 else "internal_error"
+        _charge_in_flight(plan, escalation, body, dispatch_log)
+        settle(ctx, record, dispatch_log, started, reservation)
+        if watch.absorb():
+            raise ClientDisconnected("the client closed the connection before the answer was ready") from None
+        raise
     _served_by(record, deployment, headers)
-    await routing.remember(ctx, routed, deployment.model)
     if body.get("stream"):
         headers["x-gateway-attempts"] = str(len(dispatch_log.tried))
         job = StreamJob(ctx, body, plan, escalation, record, dispatch_log, started, reservation)
@@ -93,9 +113,18 @@ async def chat_completions(request: Request) -> Response:
         # Start the relay before handing it over: a started generator that is dropped (client gone
         # before the response began) is still closed by the event loop, so its `finally` always
         # releases the upstream connection and settles the accounting.
-        first = await anext(events)
-        return StreamingResponse(_prepend(first, events), media_type="text/event-stream",
-                                 headers={**headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
+        try:
+            first = await anext(events)
+        except asyncio.CancelledError:
+            watch.stop()
+            if watch.absorb():  # the relay's `finally` has settled the request
+                raise ClientDisconnected("the client closed the connection before the stream began") from None
+            raise
+        await routing.remember(ctx, routed, deployment.model)
+        return EventStreamResponse(_prepend(first, events), watch,
+                                   headers={**headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
+    watch.stop()
+    await routing.remember(ctx, routed, deployment.model)
     completion.body["model"] = deployment.model
     settle(ctx, record, dispatch_log, started, reservation)
     headers["x-gateway-attempts"] = str(record.attempts)
@@ -103,6 +132,19 @@ async def chat_completions(request: Request) -> Response:
     headers["x-gateway-cost-usd"] = money(record.cost_usd)
     headers["x-gateway-baseline-cost-usd"] = money(record.baseline_usd)
     return Response(orjson.dumps(completion.body), media_type="application/json", headers=headers)
+
+
+def _charge_in_flight(plan: RoutePlan, escalation: RoutePlan | None, body: dict[str, Any],
+                      dispatch_log: DispatchLog) -> None:
+    """Charge an estimate of the prompt to the upstream call that was cut off, if one was under way."""
+    if len(dispatch_log.charges) >= len(dispatch_log.tried):
+        return
+    name = dispatch_log.tried[-1]
+    attempts = [*plan.attempts, *(escalation.attempts if escalation else ())]
+    deployment = next((a.deployment for a in attempts if a.deployment.name == name), None)
+    if deployment is not None:
+        prompt = estimate_tokens(orjson.dumps(body.get("messages") or []).decode())
+        dispatch_log.charges.append(Charge(deployment, Usage(input=prompt)))
 
 
 async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
