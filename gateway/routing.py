@@ -26,6 +26,7 @@ from gateway.policy.decide import ROUTING_ALIAS, UNAVAILABLE
 
 log = logging.getLogger("gateway.routing")
 CATEGORY_HEADER = "x-gateway-category"
+VERDICT_HEADER = "x-gateway-verdict"
 STICKY_TTL_S = 3600.0  # a conversation idle for an hour may move (and its prefix cache is cold anyway)
 
 
@@ -76,8 +77,9 @@ def request_facts(body: Mapping[str, Any], body_bytes: int) -> RequestFacts:
 async def route(ctx: GatewayContext, headers: Headers, caller: Caller, body: Mapping[str, Any],
                 body_bytes: int, soft_limited: bool = False) -> RoutingResult:
     """Classify the request and decide its plan (no upstream is called)."""
-    policy = ctx.policy
-    constraints = policy.constraints_for(caller.team)
+    # Both read before any await: a hot reload swaps them together, so a request never mixes two versions.
+    policy, catalogue = ctx.policy, ctx.catalogue
+    constraints = policy.constraints_for(caller.team, caller.key_id)
     if soft_limited:  # past a soft budget limit: substitute-able categories take their cheapest route
         constraints = replace(constraints, preference="cheapest")
     named = trusted_category(headers, caller, constraints)
@@ -93,8 +95,14 @@ async def route(ctx: GatewayContext, headers: Headers, caller: Caller, body: Map
         if key and not first_turn:
             sticky_model = await ctx.state.get(key)
     facts = request_facts(body, body_bytes)
-    plan = decide(policy, ctx.catalogue, classification, facts, constraints, datetime.now(UTC),
-                  sticky_model=sticky_model, unavailable=lambda d: unavailable(ctx, d))
+    try:
+        plan = decide(policy, catalogue, classification, facts, constraints, datetime.now(UTC),
+                      sticky_model=sticky_model, unavailable=lambda d: unavailable(ctx, d))
+    except GatewayError as exc:  # a refusal still says how the request was classified
+        rule = policy.categories.get(classification.category)
+        exc.headers.setdefault(CATEGORY_HEADER, classification.category)
+        exc.headers.setdefault(VERDICT_HEADER, rule.verdict if rule else "none")
+        raise
     return RoutingResult(plan, classification, key, first_turn, facts, constraints)
 
 

@@ -8,10 +8,13 @@ import time
 import httpx
 import openai
 
+from gateway.ledger import upgrade
+from gateway.policy import CATEGORIES
 from tests.conftest import MASTER_KEY
 from tests.mock_upstream import wait_for
 
 AUTH = {"Authorization": f"Bearer {MASTER_KEY}"}
+ADMIN = "gw-admin-routing-test"
 
 
 def sdk(gateway, key=MASTER_KEY) -> openai.OpenAI:
@@ -81,12 +84,43 @@ def test_sticky_conversation_stays_on_the_first_model(gateway, upstream):
     assert raw.headers["x-gateway-model"] == "deepseek-v4-pro"  # stays where the conversation started
 
 
-def test_self_hosted_only_team_is_refused_an_explicit_frontier_model(gateway):
-    # the master key belongs to no team; a constrained caller is exercised through decide() tests and
-    # the worker end-to-end test; here the explicit-model path must still answer normally
+def test_explicit_model_is_honoured_for_an_unconstrained_caller(gateway):
     raw = sdk(gateway).chat.completions.with_raw_response.create(
         model="gpt-5.5", messages=[{"role": "user", "content": "hi"}])
-    assert raw.headers["x-gateway-verdict"] == "explicit"
+    assert raw.headers["x-gateway-verdict"] == "explicit" and raw.headers["x-gateway-model"] == "gpt-5.5"
+
+
+def test_a_constrained_team_is_refused_a_forbidden_model_and_told_how_it_was_classified(start_gateway, tmp_path):
+    database = f"sqlite:///{tmp_path}/ledger.db"
+    upgrade(database)
+    gateway = start_gateway(database_url=database, admin_key=ADMIN, spool_dir=tmp_path / "spool")
+    created = httpx.post(gateway.url + "/admin/keys", json={"team": "regulated"},
+                         headers={"Authorization": f"Bearer {ADMIN}"}).json()
+    response = httpx.post(gateway.base_url + "/chat/completions",
+                          json={"model": "claude-opus-4.7", "messages": [{"role": "user", "content": "Fix this bug."}]},
+                          headers={"Authorization": f"Bearer {created['key']}", "x-gateway-category": "P1"})
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert error["type"] == "permission_error" and "self-hosted" in error["message"]
+    # the regulated team may not name its category: the header is ignored, the classifier decides
+    assert response.headers["x-gateway-category"] in CATEGORIES
+    assert response.headers["x-gateway-verdict"]
+
+
+def test_a_team_allowed_to_name_its_category_is_trusted(start_gateway, mock_policies, tmp_path):
+    policies = tmp_path / "policies"
+    shutil.copytree(mock_policies, policies)
+    routing = policies / "routing.yaml"
+    routing.write_text(routing.read_text().replace("teams:\n", "teams:\n  labelled:\n    allow_category_header: true\n", 1))
+    database = f"sqlite:///{tmp_path}/ledger.db"
+    upgrade(database)
+    gateway = start_gateway(policies=policies, database_url=database, admin_key=ADMIN, spool_dir=tmp_path / "spool")
+    keys = {team: httpx.post(gateway.url + "/admin/keys", json={"team": team},
+                             headers={"Authorization": f"Bearer {ADMIN}"}).json()["key"]
+            for team in ("labelled", "search")}
+    assert ask(gateway, "anything at all", category="P1", key=keys["labelled"]).headers["x-gateway-category"] == "P1"
+    raw = ask(gateway, "Translate into German: the meeting moved to Friday.", category="P1", key=keys["search"])
+    assert raw.headers["x-gateway-category"] != "P1"
 
 
 def test_hot_reload_valid_and_invalid(start_gateway, mock_policies, tmp_path):
