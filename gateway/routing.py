@@ -51,8 +51,11 @@ def trusted_category(headers: Headers, caller: Caller, constraints: Constraints)
     return named if named in CATEGORIES else None
 
 
-def conversation_key(messages: list[Mapping[str, Any]]) -> tuple[str | None, bool]:
-    """(hash of the conversation's opening turns, whether this request is its first turn)."""
+def conversation_key(messages: list[Mapping[str, Any]], scope: str = "") -> tuple[str | None, bool]:
+    """(hash of the conversation's opening turns within `scope`, whether this request is its first turn).
+
+    The scope (the caller's team, or key) keeps two tenants who open with the same words apart.
+    """
     opening = []
     user_turns = 0
     for message in messages:
@@ -64,7 +67,8 @@ def conversation_key(messages: list[Mapping[str, Any]]) -> tuple[str | None, boo
             opening.append(message)
     if not user_turns:
         return None, False
-    digest = hashlib.blake2b(orjson.dumps(opening, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+    opening_bytes = orjson.dumps(opening, option=orjson.OPT_SORT_KEYS)
+    digest = hashlib.blake2b(scope.encode() + b"\0" + opening_bytes, digest_size=16).hexdigest()
     return f"sticky:{digest}", user_turns == 1
 
 
@@ -91,7 +95,7 @@ async def route(ctx: GatewayContext, headers: Headers, caller: Caller, body: Map
     key, first_turn = (None, False)
     sticky_model = None
     if body["model"] == ROUTING_ALIAS:
-        key, first_turn = conversation_key(body["messages"])
+        key, first_turn = conversation_key(body["messages"], caller.team or caller.key_id)
         if key and not first_turn:
             sticky_model = await ctx.state.get(key)
     facts = request_facts(body, body_bytes)

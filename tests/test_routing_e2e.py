@@ -10,6 +10,7 @@ import openai
 
 from gateway.ledger import upgrade
 from gateway.policy import CATEGORIES
+from gateway.routing import conversation_key
 from tests.conftest import MASTER_KEY
 from tests.mock_upstream import wait_for
 
@@ -142,3 +143,12 @@ def test_hot_reload_valid_and_invalid(start_gateway, mock_policies, tmp_path):
     routing.write_text(changed.replace("route: claude-opus-4.7", "route: no-such-model", 1))
     time.sleep(0.5)
     assert explain()["model"] == "claude-opus-4.7"  # invalid change refused, old policy kept
+
+
+def test_sticky_conversations_are_kept_apart_by_team():
+    opening = [{"role": "user", "content": "Hello, can you help me plan a trip?"}]
+    later = [*opening, {"role": "assistant", "content": "Sure."}, {"role": "user", "content": "To Oslo."}]
+    first, first_turn = conversation_key(opening, "team-a")
+    assert first_turn and first == conversation_key(later, "team-a")[0]  # later turns find the first turn's key
+    assert conversation_key(later, "team-a")[1] is False
+    assert first != conversation_key(opening, "team-b")[0]
