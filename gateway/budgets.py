@@ -2,8 +2,12 @@
 
 Spend counters live in the shared state (Redis INCRBYFLOAT, or memory when embedded). A request
 reserves its estimated cost atomically before it is sent and settles the difference when it
-ends, so concurrent requests cannot overspend beyond estimation error; counters are raised to
-the ledger's figure in the background (reconciliation), never lowered.
+ends, so concurrent requests cannot overspend beyond estimation error. Each counter a reservation
+touched remembers the store that took it (Redis or the local fallback) and is settled there. A
+reservation is bound to the request's task: if the task ends without settling it (an unexpected
+error), it is released. Counters are raised to the ledger's spend for the current period at
+start-up and then periodically (reconciliation), never lowered: an embedded gateway does not
+forget the period's spend when it restarts, and fail-open local counters do not start at zero.
 """
 
 from __future__ import annotations
@@ -11,17 +15,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.auth import Caller
 from gateway.errors import RateLimited
 from gateway.keycache import KeyCache
-from gateway.ledger import BudgetRow, spend_since
+from gateway.ledger import BudgetRow, spends_since
 from gateway.state import StateStore
 
 log = logging.getLogger("gateway.budgets")
@@ -48,16 +53,34 @@ def period_bounds(period: str, now: datetime) -> tuple[datetime, datetime]:
     return start, end
 
 
+_ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
+
+
+def _usd(amount: Decimal) -> str:
+    """$0.0010000000 as 0.001 (the ledger stores fixed-point), never in exponent form."""
+    return format(amount.normalize(), "f")
+
+
 def _counter_key(budget: BudgetRow, start: datetime) -> str:
     return f"gw:spend:{budget.scope}:{budget.scope_id}:{budget.period}:{start:%Y%m%d}"
 
 
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """A budget counter a reservation added to, and the store (Redis or local) that took the addition."""
+
+    key: str
+    ttl_s: float
+    store: str
+
+
 @dataclass(slots=True)
 class Reservation:
-    """Estimated spend reserved against a request's budgets; settled when the request ends."""
+    """Estimated spend reserved against a request's budgets; settled once, in the stores that took it."""
 
-    keys: list[tuple[str, float]] = field(default_factory=list)  # (counter key, ttl)
-    micro_usd: int = 0
+    counters: list[Counter] = field(default_factory=list)
+    micro_usd: int = 0  # what the counters still hold for this request (0 once settled or released)
+    settled: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +101,7 @@ class BudgetGuard:
         self._on_reject = on_reject
         self._on_rate_limit = on_rate_limit
         self._tasks: set[asyncio.Task] = set()
+        self._reconciler: asyncio.Task | None = None
 
     def _budgets(self, caller: Caller) -> list[BudgetRow]:
         if self._keys is None:
@@ -116,19 +140,55 @@ class BudgetGuard:
         reservation = Reservation(micro_usd=int(estimate_usd * MICRO) + 1)
         if not budgets:
             return reservation
+        self._bind_to_task(reservation)  # before the first counter changes, so no failure below can leak it
         now = datetime.now(UTC)
         for budget in budgets:
             start, end = period_bounds(budget.period, now)
             key, ttl = _counter_key(budget, start), (end - now).total_seconds() + 86400
-            total = await self._state.incr(key, reservation.micro_usd, ttl)
-            reservation.keys.append((key, ttl))
+            total, store = await self._state.reserve(key, reservation.micro_usd, ttl)
+            reservation.counters.append(Counter(key, ttl, store))
             if total > float(budget.limit_usd) * MICRO:
                 await self.release(reservation)
                 self._on_reject(budget.scope, "budget")
                 raise BudgetExceeded(
-                    f"the {budget.period}ly budget of ${budget.limit_usd} for {budget.scope} {budget.scope_id} is "
-                    f"spent; it resets at {end:%Y-%m-%d %H:%M} UTC", headers={"retry-after": str(int(ttl - 86400))})
+                    f"the {_ADJECTIVE[budget.period]} budget of ${_usd(budget.limit_usd)} for {budget.scope} "
+                    f"{budget.scope_id} is spent; it resets at {end:%Y-%m-%d %H:%M} UTC",
+                    headers={"retry-after": str(int(ttl - 86400))})
         return reservation
+
+    def _bind_to_task(self, reservation: Reservation) -> None:
+        """Release the reservation if the request's task ends without settling it."""
+        task = asyncio.current_task()
+        if task is not None:
+            task.add_done_callback(lambda _task: self._abandoned(reservation))
+
+    def _abandoned(self, reservation: Reservation) -> None:
+        """Give back what an unsettled reservation holds; a late settlement then adds the whole actual cost."""
+        if reservation.settled or not reservation.micro_usd or not reservation.counters:
+            return
+        amount, reservation.micro_usd = reservation.micro_usd, 0
+        log.warning("released a budget reservation its request never settled (it ended with an unexpected error)")
+        self._spawn(self._apply(reservation.counters, -amount))
+
+    def _close(self, reservation: Reservation, actual_usd: Decimal) -> int:
+        """Mark the reservation settled; the counter change that turns what it holds into `actual_usd`."""
+        if reservation.settled:
+            return 0
+        reservation.settled = True
+        # Bookkeeping is synchronous, so settlement, release and abandonment never count twice.
+        delta, reservation.micro_usd = int(actual_usd * MICRO) - reservation.micro_usd, 0
+        return delta
+
+    async def _apply(self, counters: list[Counter], delta: int) -> None:
+        """Add `delta` micro-USD to each counter, in the store that took its reservation."""
+        if delta:
+            for counter in counters:
+                await self._state.settle(counter.store, counter.key, delta, counter.ttl_s)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def release(self, reservation: Reservation) -> None:
         """Give back a reservation entirely (the request never reached an upstream)."""
@@ -136,27 +196,49 @@ class BudgetGuard:
 
     async def adjust(self, reservation: Reservation, actual_usd: Decimal) -> None:
         """Replace the reserved estimate with the actual cost."""
-        delta = int(actual_usd * MICRO) - reservation.micro_usd
-        for key, ttl in reservation.keys:
-            if delta:
-                await self._state.incr(key, delta, ttl)
-        reservation.keys = []
+        await self._apply(reservation.counters, self._close(reservation, actual_usd))
 
     def settle_later(self, reservation: Reservation, actual_usd: Decimal) -> None:
         """Settle from synchronous code (the end of a stream) without blocking it."""
-        if not reservation.keys:
+        if not reservation.counters:
             return
-        task = asyncio.get_running_loop().create_task(self.adjust(reservation, actual_usd))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        delta = self._close(reservation, actual_usd)
+        if delta:
+            self._spawn(self._apply(reservation.counters, delta))
 
     async def reconcile(self, engine: AsyncEngine) -> None:
         """Raise each current-period counter to the ledger's spend (counters include in-flight reservations)."""
         if self._keys is None:
             return
         now = datetime.now(UTC)
-        for budget in self._keys.all_budgets():
-            start, end = period_bounds(budget.period, now)
-            spent = await spend_since(engine, budget.scope, budget.scope_id, start)
-            await self._state.raise_to(_counter_key(budget, start), float(spent * MICRO),
+        budgets = self._keys.all_budgets()
+        periods = [period_bounds(budget.period, now) for budget in budgets]
+        spent = await spends_since(engine, [(b.scope, b.scope_id, start)
+                                            for b, (start, _) in zip(budgets, periods, strict=True)])
+        for budget, (start, end), amount in zip(budgets, periods, spent, strict=True):
+            await self._state.raise_to(_counter_key(budget, start), float(amount * MICRO),
                                        (end - now).total_seconds() + 86400)
+
+    async def _reconcile_safely(self, engine: AsyncEngine) -> None:
+        try:
+            async with asyncio.timeout(30):
+                await self.reconcile(engine)
+        except Exception as exc:  # database or Redis trouble: counters keep counting, the next round catches up
+            log.warning("budget reconciliation with the ledger failed: %s", exc)
+
+    async def _reconcile_forever(self, engine: AsyncEngine, every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            await self._reconcile_safely(engine)
+
+    async def start(self, engine: AsyncEngine, every_s: float) -> None:
+        """Reconcile with the ledger now (after the key cache has loaded), then every `every_s` seconds."""
+        await self._reconcile_safely(engine)
+        self._reconciler = asyncio.create_task(self._reconcile_forever(engine, every_s), name="budget-reconcile")
+
+    async def stop(self) -> None:
+        """Stop reconciling and finish the settlements in flight."""
+        if self._reconciler is not None:
+            self._reconciler.cancel()
+            await asyncio.gather(self._reconciler, return_exceptions=True)
+        await asyncio.gather(*self._tasks, return_exceptions=True)

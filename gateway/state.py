@@ -2,14 +2,17 @@
 
 With Redis configured, replicas share state; if Redis becomes unreachable the gateway keeps
 serving from local state (fail-open, the default) or refuses (fail-closed), and says so in
-logs and metrics.
+logs and metrics. A budget reservation is settled in the store that took it (`reserve` says
+which): a reservation taken in Redis and settled while Redis is down is owed to Redis and
+applied when it returns, never moved to the local counters.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
@@ -36,6 +39,10 @@ class StateStore(Protocol):
     async def incr(self, key: str, amount: float, ttl_s: float) -> float: ...
 
     async def raise_to(self, key: str, value: float, ttl_s: float) -> float: ...
+
+    async def reserve(self, key: str, amount: float, ttl_s: float) -> tuple[float, str]: ...
+
+    async def settle(self, store: str, key: str, amount: float, ttl_s: float) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -89,6 +96,14 @@ class MemoryState:
             return float(value)
         return current
 
+    async def reserve(self, key: str, amount: float, ttl_s: float) -> tuple[float, str]:
+        """Add `amount`; return the new total and the store that holds it (always this one)."""
+        return await self.incr(key, amount, ttl_s), "memory"
+
+    async def settle(self, store: str, key: str, amount: float, ttl_s: float) -> None:
+        """Add `amount` to a counter that `reserve` changed."""
+        await self.incr(key, amount, ttl_s)
+
     async def close(self) -> None:
         """Nothing to release."""
 
@@ -107,6 +122,24 @@ class RedisState:
         self._on_health = on_health
         self._on_fail_open = on_fail_open
         self._up = True
+        # Settlements owed to Redis counters while it was unreachable, applied when it returns.
+        self._owed: deque[tuple[str, float, float]] = deque(maxlen=100_000)
+        self._repaying: asyncio.Task | None = None
+
+    def _down(self, exc: BaseException) -> None:
+        if self._up:
+            log.error("Redis unreachable (%s): %s", exc.__class__.__name__,
+                      "serving from local state (fail-open)" if self._fail_open else "refusing (fail-closed)")
+            self._up = False
+            self._on_health(False)
+
+    def _back(self) -> None:
+        if not self._up:
+            log.warning("Redis reachable again")
+            self._up = True
+            self._on_health(True)
+        if self._owed and self._repaying is None:
+            self._repaying = asyncio.get_running_loop().create_task(self._repay(), name="redis-repay")
 
     async def _call(self, operation: str, remote: Callable[[], Awaitable[T]], local: Callable[[], Awaitable[T]]) -> T:
         import redis.exceptions
@@ -114,22 +147,22 @@ class RedisState:
         try:
             result = await remote()
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
-            if self._up:
-                log.error("Redis unreachable (%s): %s", exc.__class__.__name__,
-                          "serving from local state (fail-open)" if self._fail_open else "refusing (fail-closed)")
-                self._up = False
-                self._on_health(False)
+            self._down(exc)
             if not self._fail_open:
                 raise NoDeploymentAvailable("shared state (Redis) is unreachable and the gateway is configured to "
                                             "fail closed; retry shortly", code="state_unavailable",
                                             headers={"retry-after": "5"}) from None
             self._on_fail_open(operation)
             return await local()
-        if not self._up:
-            log.warning("Redis reachable again")
-            self._up = True
-            self._on_health(True)
+        self._back()
         return result
+
+    async def _incr_remote(self, key: str, amount: float, ttl_s: float) -> float:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incrbyfloat(key, amount)
+            pipe.expire(key, int(ttl_s) + 1, nx=True)
+            total, _ = await pipe.execute()
+        return float(total)
 
     async def get(self, key: str) -> str | None:
         """The value, or None."""
@@ -142,22 +175,66 @@ class RedisState:
 
     async def incr(self, key: str, amount: float, ttl_s: float) -> float:
         """Atomically add `amount` (INCRBYFLOAT) and return the new total."""
-        async def remote() -> float:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incrbyfloat(key, amount)
-                pipe.expire(key, int(ttl_s) + 1, nx=True)
-                total, _ = await pipe.execute()
-            return float(total)
-
-        return await self._call("incr", remote, lambda: self._local.incr(key, amount, ttl_s))
+        return await self._call("incr", lambda: self._incr_remote(key, amount, ttl_s),
+                                lambda: self._local.incr(key, amount, ttl_s))
 
     async def raise_to(self, key: str, value: float, ttl_s: float) -> float:
-        """Raise the counter to `value` if lower (atomic, Lua)."""
+        """Raise the counter to `value` if lower (atomic, Lua), locally too."""
         async def remote() -> float:
             return float(await self._redis.eval(_RAISE_TO, 1, key, repr(value), int(ttl_s) + 1))
 
+        # The local copy is raised as well, so fail-open counters start from the ledger, not zero.
+        await self._local.raise_to(key, value, ttl_s)
         return await self._call("raise_to", remote, lambda: self._local.raise_to(key, value, ttl_s))
 
+    async def reserve(self, key: str, amount: float, ttl_s: float) -> tuple[float, str]:
+        """Add `amount` in Redis (or locally when it is unreachable); return the total and which store took it."""
+        async def remote() -> tuple[float, str]:
+            return await self._incr_remote(key, amount, ttl_s), "redis"
+
+        async def local() -> tuple[float, str]:
+            return await self._local.incr(key, amount, ttl_s), "local"
+
+        return await self._call("incr", remote, local)
+
+    async def settle(self, store: str, key: str, amount: float, ttl_s: float) -> None:
+        """Add `amount` to the store that took the reservation; owed to Redis (never raised) while it is down."""
+        import redis.exceptions
+
+        if store != "redis":
+            await self._local.incr(key, amount, ttl_s)
+            return
+        try:
+            await self._incr_remote(key, amount, ttl_s)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
+            self._down(exc)
+            self._owed.append((key, amount, ttl_s))
+            return
+        self._back()
+
+    async def _repay(self) -> None:
+        """Apply the settlements owed to Redis, in one pipeline; kept for later if Redis drops again."""
+        import redis.exceptions
+
+        owed = list(self._owed)
+        self._owed.clear()
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:  # all or nothing: never applied twice
+                for key, amount, ttl_s in owed:
+                    pipe.incrbyfloat(key, amount)
+                    pipe.expire(key, int(ttl_s) + 1, nx=True)
+                await pipe.execute()
+            log.info("applied %d budget settlements owed to Redis", len(owed))
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
+            self._owed.extendleft(reversed(owed))
+            self._down(exc)
+        finally:
+            self._repaying = None
+
     async def close(self) -> None:
-        """Close the connection pool."""
+        """Apply what is still owed to Redis if it is reachable, then close the connection pool."""
+        if self._repaying is not None:
+            await asyncio.gather(self._repaying, return_exceptions=True)
+        elif self._owed:
+            await self._repay()
         await self._redis.aclose()

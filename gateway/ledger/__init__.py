@@ -14,6 +14,7 @@ from gateway.ledger.keys import (
     revoke_key,
     set_budget,
     spend_since,
+    spends_since,
     upsert_team,
 )
 from gateway.ledger.migrate import (
@@ -32,5 +33,5 @@ __all__ = [
     "BudgetRow", "KeyRow", "LedgerOutOfDate", "LedgerSchemaError", "LedgerWriter", "SpendRow", "TeamRow",
     "UPGRADE_COMMAND", "WriterStats", "async_url", "check_up_to_date", "create_engine", "create_key",
     "current_revision", "downgrade", "hash_key", "key_by_hash", "load_budgets", "load_keys", "load_teams",
-    "parse_since", "revoke_key", "set_budget", "spend_report", "spend_since", "upgrade", "upsert_team",
+    "parse_since", "revoke_key", "set_budget", "spend_report", "spend_since", "spends_since", "upgrade", "upsert_team",
 ]

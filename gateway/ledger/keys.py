@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -156,12 +156,25 @@ async def load_budgets(engine: AsyncEngine) -> list[BudgetRow]:
                 for r in result.mappings()]
 
 
-async def spend_since(engine: AsyncEngine, scope: Scope, scope_id: str, since: datetime) -> Decimal:
-    """What a key or team has spent since `since` (to reconcile in-memory budget counters)."""
+def _spend_query(scope: Scope, scope_id: str, since: datetime) -> Select:
     _check_scope(scope)
     column = requests.c.key_id if scope == "key" else requests.c.team
-    query = select(func.coalesce(func.sum(requests.c.cost_usd), 0)).where(column == scope_id,
-                                                                         requests.c.started_at >= since)
-    async with engine.connect() as conn:
-        total = (await conn.execute(query)).scalar_one()
+    return select(func.coalesce(func.sum(requests.c.cost_usd), 0)).where(column == scope_id,
+                                                                        requests.c.started_at >= since)
+
+
+def _decimal(total: Any) -> Decimal:
     return total if isinstance(total, Decimal) else Decimal(total)
+
+
+async def spend_since(engine: AsyncEngine, scope: Scope, scope_id: str, since: datetime) -> Decimal:
+    """What a key or team has spent since `since` (to reconcile in-memory budget counters)."""
+    async with engine.connect() as conn:
+        return _decimal((await conn.execute(_spend_query(scope, scope_id, since))).scalar_one())
+
+
+async def spends_since(engine: AsyncEngine, budgets: Sequence[tuple[Scope, str, datetime]]) -> list[Decimal]:
+    """What each (scope, id) has spent since its start, on one connection (budget reconciliation)."""
+    async with engine.connect() as conn:
+        return [_decimal((await conn.execute(_spend_query(scope, scope_id, since))).scalar_one())
+                for scope, scope_id, since in budgets]
