@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import time
 from decimal import Decimal
 
 import asyncpg
@@ -105,26 +106,107 @@ def test_team_constraints_apply_to_its_keys(ledger_gateway, upstream):
         client.chat.completions.create(model="gpt-5.5", messages=HELLO)
 
 
-def test_budget_is_enforced_exactly_under_concurrency(ledger_gateway, pg_database, upstream):
-    # each request: 12 prompt + 5 output tokens on GPT-5.5 = $0.00021; the reservation estimate is larger
-    key = create_key(ledger_gateway, team="default", budget_usd="0.005", period="day")
-    client = openai.OpenAI(base_url=ledger_gateway.base_url, api_key=key["key"], max_retries=0)
+# Each request: 12 prompt + 5 output tokens on GPT-5.5 = $0.00021; its reservation holds the estimate.
+COST, ESTIMATE = Decimal("0.00021"), Decimal("0.000245")
+THREADS = 16
 
-    def one(_):
+
+def spend_counters(redis_url):
+    """Budget counter key → value in micro-USD, as Redis holds them."""
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    return {key: float(client.get(key)) for key in client.keys("gw:spend:*")}
+
+
+@pytest.mark.parametrize("scope", ["key", "team"])
+def test_budget_is_enforced_exactly_under_concurrency(start_gateway, pg_database, redis_url, tmp_path, upstream,
+                                                      scope):
+    limit = Decimal("0.005")
+    replicas = [start_gateway(database_url=pg_database, redis_url=redis_url, admin_key=ADMIN_KEY,
+                              spool_dir=tmp_path / f"spool{i}", key_refresh_s=0.2) for i in range(2)]
+    if scope == "team":
+        response = admin(replicas[0], "PUT", "/admin/budgets",
+                         json={"scope": "team", "scope_id": "default", "limit_usd": str(limit), "period": "day"})
+        assert response.status_code == 200, response.text
+        keys = [create_key(replicas[0], team="default") for _ in range(2)]
+    else:
+        keys = [create_key(replicas[0], team="default", budget_usd=str(limit), period="day")]
+    for key in keys:  # the second replica learns keys and budgets from its background refresh
+        assert wait_for(lambda key=key: httpx.get(f"{replicas[1].base_url}/models", headers={
+            "Authorization": f"Bearer {key['key']}"}).status_code == 200, timeout=10)
+    time.sleep(0.6)
+    clients = [openai.OpenAI(base_url=replica.base_url, api_key=key["key"], max_retries=0)
+               for replica in replicas for key in keys]
+
+    def one(i):
         try:
-            client.chat.completions.create(model="gpt-5.5", messages=HELLO, max_tokens=5)
+            clients[i % len(clients)].chat.completions.create(model="gpt-5.5", messages=HELLO, max_tokens=5)
             return "ok"
         except openai.RateLimitError as exc:
             assert exc.body["code"] == "insufficient_quota" and "resets at" in exc.body["message"]
+            assert f"for {scope} " in exc.body["message"]
             return "quota"
 
-    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+    with concurrent.futures.ThreadPoolExecutor(THREADS) as pool:
         outcomes = list(pool.map(one, range(60)))
     assert "quota" in outcomes and "ok" in outcomes
     assert wait_for(lambda: sql(pg_database, "SELECT count(*) FROM requests WHERE status = 200")[0][0]
                     == outcomes.count("ok"), timeout=10)
-    spent = sql(pg_database, "SELECT sum(cost_usd) FROM requests WHERE key_id = $1", key["id"])[0][0]
-    assert spent <= Decimal("0.005")
+    costs = [row[0] for row in sql(pg_database, "SELECT cost_usd FROM requests")]
+    assert set(costs) == {COST}, costs
+    spent = sum(costs)
+    # No more than one in-flight request per replica beyond the limit ...
+    assert spent <= limit + len(replicas) * COST
+    # ... and close to it: a request is refused only when the spend, plus what the other in-flight
+    # requests reserved above their cost, plus its own estimate would pass the limit.
+    assert spent > limit - ESTIMATE - (THREADS - 1) * (ESTIMATE - COST), (spent, outcomes.count("ok"))
+    assert list(spend_counters(redis_url).values()) == [float(spent * 1_000_000)]  # every reservation settled
+
+
+def test_embedded_budget_survives_a_restart(start_gateway, tmp_path, upstream):
+    database = f"sqlite:///{tmp_path}/gateway.db"
+    upgrade(database)
+    first = start_gateway(database_url=database, admin_key=ADMIN_KEY, spool_dir=tmp_path / "spool")
+    key = create_key(first, team="default", budget_usd="0.001", period="day")["key"]
+    client = openai.OpenAI(base_url=first.base_url, api_key=key, max_retries=0)
+    with pytest.raises(openai.RateLimitError, match="budget"):
+        for _ in range(10):
+            client.chat.completions.create(model="gpt-5.5", messages=HELLO, max_tokens=5)
+    first.stop()  # flushes the ledger
+    second = start_gateway(database_url=database, admin_key=ADMIN_KEY, spool_dir=tmp_path / "spool")
+    client = openai.OpenAI(base_url=second.base_url, api_key=key, max_retries=0)
+    with pytest.raises(openai.RateLimitError, match="daily budget of \\$0.001 for key"):
+        client.chat.completions.create(model="gpt-5.5", messages=HELLO, max_tokens=5)
+
+
+def test_replicas_without_shared_state_reconcile_with_the_ledger(start_gateway, pg_database, tmp_path, upstream):
+    spender, other = [start_gateway(database_url=pg_database, admin_key=ADMIN_KEY, spool_dir=tmp_path / f"s{i}",
+                                    key_refresh_s=0.2) for i in range(2)]
+    key = create_key(spender, team="default", budget_usd="0.001", period="day")["key"]
+    client = openai.OpenAI(base_url=spender.base_url, api_key=key, max_retries=0)
+    admitted = 0
+    with pytest.raises(openai.RateLimitError, match="budget"):
+        for _ in range(10):
+            client.chat.completions.create(model="gpt-5.5", messages=HELLO, max_tokens=5)
+            admitted += 1
+    assert wait_for(lambda: sql(pg_database, "SELECT count(*) FROM requests")[0][0] == admitted, timeout=10)
+    time.sleep(0.8)  # a few refresh rounds: the other replica's counter is raised to the ledger's spend
+    client = openai.OpenAI(base_url=other.base_url, api_key=key, max_retries=0)
+    with pytest.raises(openai.RateLimitError, match="budget"):
+        client.chat.completions.create(model="gpt-5.5", messages=HELLO, max_tokens=5)
+
+
+def test_a_request_failing_with_a_bug_releases_its_reservation(ledger_gateway, redis_url, upstream, monkeypatch):
+    import gateway.routing
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("a bug between the upstream call and settlement")
+
+    key = create_key(ledger_gateway, team="default", budget_usd="1", period="day")["key"]
+    monkeypatch.setattr(gateway.routing, "remember", broken)
+    client = openai.OpenAI(base_url=ledger_gateway.base_url, api_key=key, max_retries=0)
+    with pytest.raises(openai.InternalServerError):
+        client.chat.completions.create(model="gpt-5.5", messages=HELLO, max_tokens=5)
+    assert wait_for(lambda: list(spend_counters(redis_url).values()) == [0.0], timeout=5), spend_counters(redis_url)
 
 
 def test_rate_limit_per_key_is_shared_through_redis(ledger_gateway, upstream, redis_url):
