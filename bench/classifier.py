@@ -1,24 +1,30 @@
 """Classifier benchmark: held-out accuracy, route agreement, shortcut-breaking accuracy and latency.
 
-Run: `python bench/classifier.py [--dev-set PATH]` from the repository root.
+Run: `python bench/classifier.py [--dev-set PATH] [--unseen PATH]` from the repository root.
+
+Route agreement is measured on the route the gateway would really take: a prediction below the
+policy's `confidence_threshold` goes to its `uncertain` route, whatever the predicted category.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import os
 import random
+import re
 import statistics
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gateway.classify import CATEGORIES, classify  # noqa: E402
+from gateway.classify import CATEGORIES, Classification, classify  # noqa: E402
 from gateway.classify.corpus import openers_from  # noqa: E402
 from gateway.classify.corpus.agents import EVAL_TOOLS, attach_tools, prepend_turns  # noqa: E402
 from gateway.classify.dataset import DevItem, dev_path, held_out, load_dev, trainable  # noqa: E402
@@ -33,11 +39,29 @@ ROUTES: dict[str, str] = {
     "N7": "claude-opus-4.7", "N8": "deepseek-v4-pro", "N9": "deepseek-v4-pro", "N10": "claude-opus-4.7",
 }  # fmt: skip
 ROUTING_YAML = Path(__file__).resolve().parents[1] / "policies" / "routing.yaml"
+# Used with the built-in table: the shipped policy's threshold and `uncertain` route.
+CONFIDENCE_THRESHOLD = 0.40
+UNCERTAIN_ROUTE = "gemini-3.1-pro"
+UNSEEN_PATH = Path(__file__).resolve().parent / "data" / "classifier_unseen.yaml"
 TARGET_BYTES = 32 * 1024
 
 
-def load_routes() -> tuple[dict[str, str], str]:
-    """First-choice model per category, from policies/routing.yaml when it has them."""
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """What the policy does with a classification: a route per category, or `uncertain` below the threshold."""
+
+    routes: dict[str, str]
+    threshold: float
+    uncertain: str
+    source: str
+
+    def model_for(self, result: Classification) -> str:
+        """The first-choice model the gateway picks for this classification."""
+        return self.uncertain if result.confidence < self.threshold else self.routes[result.category]
+
+
+def load_routes() -> Routing:
+    """Routes, confidence threshold and uncertain route from policies/routing.yaml when it has them."""
     try:
         import yaml
 
@@ -46,26 +70,32 @@ def load_routes() -> tuple[dict[str, str], str]:
             c: v["route"] for c, v in (doc.get("categories") or {}).items() if isinstance(v, dict) and "route" in v
         }
         if set(routes) >= set(CATEGORIES):
-            return routes, str(ROUTING_YAML)
-    except (OSError, ImportError, AttributeError, TypeError):
+            threshold = float(doc.get("confidence_threshold", CONFIDENCE_THRESHOLD))
+            uncertain = (doc.get("uncertain") or {}).get("route", UNCERTAIN_ROUTE)
+            return Routing(routes, threshold, uncertain, str(ROUTING_YAML))
+    except (OSError, ImportError, AttributeError, TypeError, ValueError):
         pass
-    return ROUTES, "built-in table"
+    return Routing(ROUTES, CONFIDENCE_THRESHOLD, UNCERTAIN_ROUTE, "built-in table")
 
 
-def evaluate(name: str, pairs: list[tuple[dict[str, Any], str]], routes: dict[str, str], detail: bool) -> None:
-    """Print accuracy, route agreement and, with detail, per-category P/R and a confusion table."""
+def evaluate(name: str, pairs: list[tuple[dict[str, Any], str]], routing: Routing, detail: bool) -> float:
+    """Print accuracy, route agreement and, with detail, per-category P/R and a confusion table; return accuracy."""
     preds = [classify(req) for req, _ in pairs]
     gold = [cat for _, cat in pairs]
     n = len(pairs)
     correct = sum(p.category == g for p, g in zip(preds, gold, strict=True))
-    agree = sum(routes[p.category] == routes[g] for p, g in zip(preds, gold, strict=True))
-    low = sum(p.confidence < 0.4 for p in preds)
+    # The true label is routed as a certain classification; the prediction as the gateway would route it.
+    agree = sum(routing.model_for(p) == routing.routes[g] for p, g in zip(preds, gold, strict=True))
+    low = sum(p.confidence < routing.threshold for p in preds)
+    sure = sum(p.category == g and p.confidence >= routing.threshold for p, g in zip(preds, gold, strict=True))
+    t = routing.threshold
     print(f"\n== {name}: {n} requests")
     print(f"top-1 accuracy   {correct / n:7.2%}   ({correct}/{n})")
-    print(f"route agreement  {agree / n:7.2%}   ({agree}/{n})")
-    print(f"confidence < 0.4 {low / n:7.2%}   mean confidence {statistics.fmean(p.confidence for p in preds):.3f}")
+    print(f"route agreement  {agree / n:7.2%}   ({agree}/{n}; below {t:.2f} -> uncertain route {routing.uncertain})")
+    print(f"correct and >= {t:.2f} {sure / n:7.2%}   confidence < {t:.2f}: {low / n:.2%}", end="")
+    print(f"   mean confidence {statistics.fmean(p.confidence for p in preds):.3f}")
     if not detail:
-        return
+        return correct / n
     confusion = Counter((g, p.category) for p, g in zip(preds, gold, strict=True))
     present = [c for c in CATEGORIES if c in gold or any(p.category == c for p in preds)]
     print(f"\n{'cat':>4} {'n':>4} {'prec':>6} {'recall':>6}  top confusions (true -> predicted)")
@@ -81,6 +111,51 @@ def evaluate(name: str, pairs: list[tuple[dict[str, Any], str]], routes: dict[st
     print("     " + "".join(f"{c:>4}" for c in present))
     for g in present:
         print(f"{g:>4} " + "".join(f"{confusion[(g, p)] or '.':>4}" for p in present))
+    return correct / n
+
+
+@dataclass(frozen=True, slots=True)
+class UnseenItem:
+    """One hand-written evaluation request from bench/data/classifier_unseen.yaml."""
+
+    id: str
+    category: str
+    tags: tuple[str, ...]
+    request: dict[str, Any]
+
+
+def load_unseen(path: Path = UNSEEN_PATH) -> list[UnseenItem]:
+    """The hand-written unseen set as chat-completions requests (evaluation only: never train on it)."""
+    import yaml
+
+    doc = yaml.safe_load(path.read_text())
+    payloads = {k: v.strip() for k, v in doc["payloads"].items()}
+    tools = doc["tools"]
+    fill = functools.partial(re.compile(r"<<(\w+)>>").sub, lambda m: payloads[m.group(1)])
+    out = []
+    for item in doc["items"]:
+        messages: list[dict[str, Any]] = [{"role": "system", "content": item["system"]}] if "system" in item else []
+        if "raw" in item:
+            messages += item["raw"]
+        else:
+            roles = ("user", "assistant")
+            messages += [{"role": roles[i % 2], "content": fill(t).strip()} for i, t in enumerate(item["turns"])]
+        request: dict[str, Any] = {"model": "auto", "messages": messages}
+        if "tools" in item:
+            request["tools"] = [
+                {"type": "function", "function": {"name": n, "description": tools[n], "parameters": {"type": "object"}}}
+                for n in item["tools"]
+            ]
+        if "tool_choice" in item:
+            request["tool_choice"] = item["tool_choice"]
+        if "response_format" in item:
+            kind = item["response_format"]
+            fmt: dict[str, Any] = {"type": kind}
+            if kind == "json_schema":
+                fmt["json_schema"] = {"name": "answer", "schema": {"type": "object"}}
+            request["response_format"] = fmt
+        out.append(UnseenItem(item["id"], item["cat"], tuple(item.get("tags", ())), request))
+    return out
 
 
 def shortcut_set(items: list[DevItem], seed: int = 7) -> list[tuple[dict[str, Any], str]]:
@@ -129,28 +204,46 @@ def main() -> None:
     """Run the whole benchmark."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dev-set")
+    parser.add_argument("--unseen", type=Path, default=UNSEEN_PATH, help="hand-written evaluation set (YAML)")
     args = parser.parse_args()
     items = load_dev(dev_path(args.dev_set))
-    routes, route_source = load_routes()
+    routing = load_routes()
     held = [it for it in items if held_out(it)]
     untrained = [it for it in items if held_out(it) or not trainable(it)]
     print(
         f"dev set {len(items)} items; held-out split {len(held)}; "
         f"untrained (held-out + eval-only licences) {len(untrained)}"
     )
-    print(f"routes from {route_source}")
-    evaluate("held-out split (30%, all licences)", [(it.request, it.category) for it in held], routes, detail=True)
+    print(f"routes from {routing.source}; confidence threshold {routing.threshold}, uncertain -> {routing.uncertain}")
+    evaluate("held-out split (30%, all licences)", [(it.request, it.category) for it in held], routing, detail=True)
     evaluate(
         "all untrained items (held-out + eval-only licences)",
         [(it.request, it.category) for it in untrained],
-        routes,
+        routing,
         detail=True,
     )
     evaluate(
         "shortcut-breaking set (unseen tools / later chat turn; untrained non-P10/N10 items)",
         shortcut_set(untrained),
-        routes,
+        routing,
         detail=True,
+    )
+    unseen = load_unseen(args.unseen)
+    evaluate(
+        f"hand-written unseen set ({args.unseen.name}, never trained on)",
+        [(u.request, u.category) for u in unseen],
+        routing,
+        detail=True,
+    )
+    for tag in ("tools", "turns"):
+        subset = [(u.request, u.category) for u in unseen if tag in u.tags]
+        evaluate(f"unseen set, shortcut cases tagged {tag!r}", subset, routing, detail=False)
+    misses = [
+        (u, r) for u in unseen if (r := classify(u.request)).category != u.category or r.confidence < routing.threshold
+    ]
+    print(
+        "\nunseen items wrong or below the threshold: "
+        + (", ".join(f"{u.id}->{r.category}@{r.confidence:.2f}" for u, r in misses) or "none")
     )
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
