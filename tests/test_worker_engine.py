@@ -17,7 +17,12 @@ from gateway.worker.prefix_cache import PrefixCache
 from gateway.worker.prompt import encode_prompt, render_prompt
 from gateway.worker.sampling import top_p_filter
 from gateway.worker.text import IncrementalDetokenizer, StopMatcher
-from gateway.worker.throughput import measured_throughput, price_per_million_tokens
+from gateway.worker.throughput import (
+    decode_weight_bytes,
+    measured_throughput,
+    price_per_million_tokens,
+    roofline_tokens_per_s,
+)
 from tests.worker_helpers import SYSTEM, generate, make_engine, stop_engine, tiny_model_dir, user
 
 __all__ = ["tiny_model_dir"]
@@ -258,6 +263,24 @@ async def test_measured_throughput_counts_every_token(engine: BatchedEngine) -> 
     assert result.requests == 6 and result.completion_tokens == 48
     assert result.tokens_per_s == pytest.approx(48 / result.wall_s)
     assert 0 < result.ttft_p50_s <= result.latency_p50_s <= result.latency_p99_s
+    # 7 tokens after the first, in at most the time after the first token
+    assert result.decode_tokens_per_s_p50 >= 7 / result.latency_p99_s
+
+
+def test_decode_weight_bytes_and_roofline(tiny_model_dir: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, local_files_only=True, dtype=torch.bfloat16)
+    embedding = model.get_input_embeddings().weight
+    every = sum(p.numel() for p in model.parameters()) * 2
+    # untied: the lookup reads one row of the input embedding; the lm_head is read whole
+    assert decode_weight_bytes(model) == every - (embedding.shape[0] - 1) * embedding.shape[1] * 2
+    model.lm_head.weight = embedding  # tied: the one matrix is the head, read whole
+    assert decode_weight_bytes(model) == sum(p.numel() for p in model.parameters()) * 2
+    # 1.5 GB of weights on 4800 GB/s: 3,200 steps a second at most
+    assert roofline_tokens_per_s(1_500_000_000, 4800.0) == pytest.approx(3200.0)
+    with pytest.raises(ValueError):
+        roofline_tokens_per_s(0, 4800.0)
 
 
 def test_price_per_million_tokens() -> None:

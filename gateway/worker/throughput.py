@@ -7,6 +7,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from gateway.worker.engine import Engine, Finished, GenerationRequest, SamplingParams, TextDelta
 
@@ -35,6 +36,8 @@ class ThroughputResult:
     ttft_p99_s: float
     latency_p50_s: float
     latency_p99_s: float
+    # Median per request of tokens after the first ÷ seconds after the first: decode speed without prefill.
+    decode_tokens_per_s_p50: float = 0.0
 
     @property
     def tokens_per_s(self) -> float:
@@ -69,6 +72,7 @@ async def measured_throughput(
     pending = iter(range(total))
     ttfts: list[float] = []
     latencies: list[float] = []
+    decode_rates: list[float] = []
     tokens = 0
 
     async def client(worker: int) -> None:
@@ -78,13 +82,17 @@ async def measured_throughput(
             request = GenerationRequest(f"bench-{label}-{concurrency}-{index}", bench_messages(index), params)
             sent = time.perf_counter()
             first = None
+            completion = 0
             async for event in await engine.submit(request):
                 if isinstance(event, TextDelta) and first is None:
                     first = time.perf_counter() - sent
                 elif isinstance(event, Finished):
-                    tokens += event.usage.completion_tokens
+                    completion = event.usage.completion_tokens
+            tokens += completion
             latencies.append(time.perf_counter() - sent)
             ttfts.append(first if first is not None else latencies[-1])
+            if completion > 1 and latencies[-1] > ttfts[-1]:
+                decode_rates.append((completion - 1) / (latencies[-1] - ttfts[-1]))
 
     start = time.perf_counter()
     await asyncio.gather(*(client(i) for i in range(concurrency)))
@@ -99,6 +107,7 @@ async def measured_throughput(
         ttft_p99_s=percentile(ttfts, 99),
         latency_p50_s=percentile(latencies, 50),
         latency_p99_s=percentile(latencies, 99),
+        decode_tokens_per_s_p50=percentile(decode_rates, 50),
     )
 
 
@@ -107,3 +116,21 @@ def price_per_million_tokens(hourly_cost_usd: float, tokens_per_s: float) -> flo
     if tokens_per_s <= 0:
         raise ValueError("throughput must be positive to price tokens")
     return hourly_cost_usd / (tokens_per_s * 3600.0) * 1_000_000
+
+
+def decode_weight_bytes(model: Any) -> int:
+    """Weight bytes one batch-1 decode step must read: every parameter once, except that an input
+    embedding not shared with the output head costs one row (the lookup reads nothing else of it)."""
+    total = sum(p.numel() * p.element_size() for p in model.parameters())  # tied weights are yielded once
+    embedding = model.get_input_embeddings().weight
+    head = model.get_output_embeddings()
+    if head is None or head.weight is not embedding:
+        total -= (embedding.shape[0] - 1) * embedding.shape[1] * embedding.element_size()
+    return total
+
+
+def roofline_tokens_per_s(weight_bytes: int, bandwidth_gb_per_s: float) -> float:
+    """The memory-bandwidth bound on batch-1 decode: one step per full read of the weights."""
+    if weight_bytes <= 0 or bandwidth_gb_per_s <= 0:
+        raise ValueError("weight bytes and bandwidth must be positive")
+    return bandwidth_gb_per_s * 1e9 / weight_bytes

@@ -34,8 +34,15 @@ def build_tiny_model(
     vocab: int = 512,
     context: int = 256,
     seed: int = 0,
+    intermediate: int | None = None,
+    model_vocab: int | None = None,
+    dtype: str | None = None,
 ) -> Path:
-    """Write a random LlamaForCausalLM and its tokenizer (with a chat template) to `target`."""
+    """Write a random LlamaForCausalLM and its tokenizer (with a chat template) to `target`.
+
+    `model_vocab` widens the embeddings past the trained tokenizer (ids beyond it decode to nothing),
+    so a benchmark model reads as many lm_head bytes per step as a real one; `dtype` is how it is saved.
+    """
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -54,9 +61,9 @@ def build_tiny_model(
     tokenizer.chat_template = CHAT_TEMPLATE
     tokenizer.model_max_length = context
     config = LlamaConfig(
-        vocab_size=len(tokenizer),
+        vocab_size=max(len(tokenizer), model_vocab or 0),
         hidden_size=hidden,
-        intermediate_size=hidden * 2,
+        intermediate_size=intermediate or hidden * 2,
         num_hidden_layers=layers,
         num_attention_heads=heads,
         num_key_value_heads=kv_heads,
@@ -69,6 +76,8 @@ def build_tiny_model(
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
+    if dtype:
+        model.to(getattr(torch, dtype))
     model.save_pretrained(target)
     tokenizer.save_pretrained(target)
     return target
