@@ -82,6 +82,13 @@ def needs_validation(request: Mapping[str, Any]) -> bool:
     return bool(request.get("tools")) or (request.get("response_format") or {}).get("type") == "json_schema"
 
 
+def non_streaming(request: Mapping[str, Any]) -> dict[str, Any]:
+    """The request as a non-streaming one: `stream_options` goes too (OpenAI refuses it without `stream`)."""
+    body = {**request, "stream": False}
+    body.pop("stream_options", None)
+    return body
+
+
 def repair_request(request: Mapping[str, Any], message: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
     """The request again, with the invalid answer and what was wrong with it, asking for a corrected one."""
     shown = message.get("content") or ""
@@ -93,7 +100,7 @@ def repair_request(request: Mapping[str, Any], message: Mapping[str, Any], probl
                 "the tool's JSON schema.")
     messages = [*request["messages"], {"role": "assistant", "content": shown.strip() or "(empty)"},
                 {"role": "user", "content": feedback}]
-    return {**request, "messages": messages, "stream": False}
+    return {**non_streaming(request), "messages": messages}
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ from gateway.toolcalls import (
     ToolCallAssembler,
     answer_problems,
     needs_validation,
+    non_streaming,
     repair_request,
     tool_call_chunks,
 )
@@ -66,6 +67,15 @@ def test_repair_request_states_the_problems():
     assert repaired["messages"][-2]["role"] == "assistant" and "forecast" in repaired["messages"][-2]["content"]
     assert "missing city" in repaired["messages"][-1]["content"]
     assert repaired["messages"][:-2] == REQUEST["messages"]
+
+
+def test_repair_request_drops_stream_options():
+    streamed = {**REQUEST, "stream": True, "stream_options": {"include_usage": True}}
+    repaired = repair_request(streamed, message(call(arguments="{}")), ["missing city"])
+    # OpenAI answers 400 to stream_options without stream: a repair must not carry it.
+    assert repaired["stream"] is False and "stream_options" not in repaired
+    assert non_streaming(streamed) == {**REQUEST, "stream": False}
+    assert "stream_options" in streamed  # the client's request is left as it was
 
 
 def test_assembler_joins_parallel_streamed_calls():
