@@ -226,3 +226,18 @@ def test_failed_plan_hint_names_the_missing_keys():
     hint = unavailable_hint(plan)
     assert "GEMINI_API_KEY is not set" in hint and "GATEWAY_SIMULATE=1" in hint
     assert unavailable_hint(plan_for("N5")) == ""
+
+
+def test_tool_calls_escalate_false_builds_no_escalation(tmp_path):
+    import shutil
+
+    import yaml
+
+    shutil.copytree(POLICIES, tmp_path, dirs_exist_ok=True)
+    routing = yaml.safe_load((tmp_path / "routing.yaml").read_text())
+    assert plan_for("N4").escalation == "claude-opus-4.7"
+    routing["categories"]["N4"]["tool_calls"] = {"retries": 2, "escalate": False}
+    (tmp_path / "routing.yaml").write_text(yaml.safe_dump(routing, sort_keys=False))
+    policy = load_policy(tmp_path, CATALOGUE)
+    plan = decide(policy, CATALOGUE, Classified("N4", 0.9), facts(tools=True), OPEN, AT)
+    assert plan.escalation is None and plan.tool_retries == 2  # repairs stay on the routed model

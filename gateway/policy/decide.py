@@ -189,5 +189,7 @@ def decide(policy: Policy, catalogue: Catalogue, classification: Classified | No
         model=model, attempts=tuple(attempts), reasons=tuple(reasons), verdict=rule.verdict,
         category=classification.category if classification else None,
         confidence=classification.confidence if classification else None,
-        escalation=rule.escalation, tool_retries=rule.tool_calls.retries, candidates=tuple(candidates),
+        # `tool_calls.escalate: false` keeps repairs on the routed model: no escalation plan is built.
+        escalation=rule.escalation if rule.tool_calls.escalate else None,
+        tool_retries=rule.tool_calls.retries, candidates=tuple(candidates),
     )
