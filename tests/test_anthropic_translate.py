@@ -177,6 +177,38 @@ def test_streaming_event_sequence_to_openai_chunks():
     assert translator.finished
 
 
+def test_streamed_tool_without_arguments_gets_an_empty_object():
+    start = {"type": "message_start", "message": {"id": "msg_2", "model": "claude-opus-4-7",
+                                                  "usage": {"input_tokens": 5, "output_tokens": 1}}}
+    events = [
+        ("message_start", start),
+        ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {
+            "type": "tool_use", "id": "toolu_t", "name": "get_time", "input": {}}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("content_block_start", {"type": "content_block_start", "index": 1, "content_block": {
+            "type": "tool_use", "id": "toolu_w", "name": "get_weather", "input": {"city": "Oslo"}}}),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use"},
+                           "usage": {"output_tokens": 9}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    translator = StreamTranslator()
+    chunks = [chunk for event, data in events for chunk in translator.handle(event, data)]
+    deltas = [c["choices"][0]["delta"] if c["choices"] else None for c in chunks]
+    assert deltas == [
+        {"role": "assistant", "content": ""},
+        {"tool_calls": [{"index": 0, "id": "toolu_t", "type": "function",
+                         "function": {"name": "get_time", "arguments": ""}}]},
+        {"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]},
+        {"tool_calls": [{"index": 1, "id": "toolu_w", "type": "function",
+                         "function": {"name": "get_weather", "arguments": ""}}]},
+        # never stopped and no input_json_delta: the input its start carried, before the finish
+        {"tool_calls": [{"index": 1, "function": {"arguments": '{"city":"Oslo"}'}}]},
+        {},
+        None,
+    ]
+    assert chunks[-2]["choices"][0]["finish_reason"] == "tool_calls"
+
+
 def test_stream_error_event_raises():
     translator = StreamTranslator()
     with pytest.raises(UpstreamError, match="overloaded_error"):

@@ -224,6 +224,9 @@ class StreamTranslator:
         self._model = ""
         self._created = int(time.time())
         self._tool_index_of_block: dict[int, int] = {}
+        # Tool blocks with no input_json_delta yet, with the input their start carried: a tool called
+        # without arguments gets no delta at all, and must still reach the client as "{}".
+        self._no_arguments_yet: dict[int, Any] = {}
         self._raw_usage: dict[str, Any] = {}
         self.finished = False
 
@@ -255,6 +258,7 @@ class StreamTranslator:
             if block.get("type") == "tool_use":
                 tool_index = len(self._tool_index_of_block)
                 self._tool_index_of_block[data.get("index", 0)] = tool_index
+                self._no_arguments_yet[data.get("index", 0)] = block.get("input")
                 call = {"index": tool_index, "id": block.get("id"), "type": "function",
                         "function": {"name": block.get("name"), "arguments": ""}}
                 return [self._chunk({"tool_calls": [call]})]
@@ -266,15 +270,20 @@ class StreamTranslator:
             if delta.get("type") == "text_delta" and delta.get("text"):
                 return [self._chunk({"content": delta["text"]})]
             if delta.get("type") == "input_json_delta" and delta.get("partial_json"):
+                self._no_arguments_yet.pop(data.get("index", 0), None)
                 tool_index = self._tool_index_of_block.get(data.get("index", 0), 0)
                 call = {"index": tool_index, "function": {"arguments": delta["partial_json"]}}
                 return [self._chunk({"tool_calls": [call]})]
             return []
+        if kind == "content_block_stop":
+            return self._start_arguments(data.get("index", 0))
         if kind == "message_delta":
             self._raw_usage = merge_anthropic(self._raw_usage, data.get("usage"))
             stop_reason = (data.get("delta") or {}).get("stop_reason")
             if stop_reason:
-                return [self._chunk({}, STOP_REASONS.get(stop_reason, "stop"))]
+                # A block never stopped still gets its arguments before the finish.
+                pending = [c for block in list(self._no_arguments_yet) for c in self._start_arguments(block)]
+                return [*pending, self._chunk({}, STOP_REASONS.get(stop_reason, "stop"))]
             return []
         if kind == "message_stop":
             self.finished = True
@@ -285,4 +294,12 @@ class StreamTranslator:
         if kind == "error":
             error = data.get("error") or {}
             raise UpstreamError(f"Anthropic stream error: {error.get('type', 'error')}: {error.get('message', '')}")
-        return []  # ping, content_block_stop, thinking deltas: nothing for the client
+        return []  # ping, thinking deltas: nothing for the client
+
+    def _start_arguments(self, block: int) -> list[dict[str, Any]]:
+        """The arguments of a finished tool block that streamed none: those its start carried, or "{}"."""
+        if block not in self._no_arguments_yet:
+            return []
+        arguments = orjson.dumps(self._no_arguments_yet.pop(block) or {}).decode()
+        call = {"index": self._tool_index_of_block[block], "function": {"arguments": arguments}}
+        return [self._chunk({"tool_calls": [call]})]
