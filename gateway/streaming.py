@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -53,6 +53,7 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
     held_content: list[str] = []
     streamed_chars = 0
     template: dict[str, Any] = {}
+    finished = False
     try:
         async for chunk in stream:
             if record.ttft_ms is None:
@@ -74,14 +75,15 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
                     held_content.append(delta.pop("content"))
             if validate and choices and choices[0].get("finish_reason"):
                 template = {k: v for k, v in chunk.items() if k not in ("choices", "usage")}
-                pieces = await _validated(job, deployment, assembler, held_content, template)
+                pieces, finish_reason = await _validated(job, deployment, assembler, held_content, template)
                 for piece in pieces:
                     yield sse_data(piece)
-                if any("tool_calls" in piece["choices"][0]["delta"] for piece in pieces):
-                    choices[0]["finish_reason"] = "tool_calls"
+                if finish_reason:
+                    choices[0]["finish_reason"] = finish_reason
             if validate and choices and not any(c.get("delta") or c.get("finish_reason") for c in choices):
                 continue  # everything in this chunk is being held
             yield sse_data(chunk)
+        finished = True
         yield SSE_DONE
     except GatewayError as exc:
         record.status, record.error_code = exc.status_code, exc.code
@@ -95,22 +97,35 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
             # bill what was produced, estimated from the text, rather than nothing.
             usage = _estimated_usage(body, streamed_chars)
             record.error_code = record.error_code or "usage_estimated"
+        elif not finished:
+            # Usage reported early (Anthropic's message_start) undercounts a stream cut later.
+            usage = replace(usage, output=max(usage.output, (streamed_chars + 3) // 4))
         job.dispatch_log.charges.insert(0, Charge(deployment, usage))
         settle(job.ctx, record, job.dispatch_log, job.started, job.reservation)
 
 
 async def _validated(job: StreamJob, deployment: Deployment, assembler: ToolCallAssembler,
-                     held_content: list[str], template: dict[str, Any]) -> list[dict]:
-    """The held pieces of the answer as chunks, repaired first if they fail validation."""
+                     held_content: list[str], template: dict[str, Any]) -> tuple[list[dict], str | None]:
+    """The held pieces of the answer as chunks, repaired first if they fail validation, and the
+    finish_reason they end with (None: keep the upstream's)."""
     content = "".join(held_content) if held_content else None
     message = assembler.message(content)
     problems = answer_problems(message, job.body)
+    finish_reason = None
     if problems:
         completion, _ = await job.ctx.dispatcher.repair(job.body, message, problems, deployment, job.plan,
                                                         job.escalation, job.dispatch_log)
-        message = completion.body["choices"][0]["message"]
-    chunks = tool_call_chunks(template, message.get("tool_calls") or [])
-    if message.get("content") and held_content:
+        choice = completion.body["choices"][0]
+        message, finish_reason = choice["message"], choice.get("finish_reason") or "stop"
+    calls = message.get("tool_calls") or []
+    chunks = tool_call_chunks(template, calls)
+    # Held content is the answer (json_schema); a repair that answers in text instead of a tool call
+    # replaces the held calls with that text. Otherwise the text already streamed live.
+    if message.get("content") and (held_content or (problems and not calls)):
         chunks.insert(0, {**template, "choices": [{"index": 0, "delta": {"content": message["content"]},
                                                    "finish_reason": None}]})
-    return chunks
+    if calls:
+        finish_reason = "tool_calls"
+    elif finish_reason == "tool_calls":
+        finish_reason = "stop"
+    return chunks, finish_reason

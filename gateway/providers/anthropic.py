@@ -45,7 +45,9 @@ class AnthropicChunkStream:
             for chunk in self._translator.handle(event, payload):
                 yield chunk
             if self._translator.finished:
-                break
+                return
+        # EOF before message_stop: the answer was cut, however cleanly the connection closed.
+        raise UpstreamError(f"upstream {self._deployment.name} ended the stream before message_stop.")
 
     async def aclose(self) -> None:
         """Stop reading; drops the connection if the stream did not finish."""

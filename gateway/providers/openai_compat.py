@@ -27,9 +27,10 @@ class OpenAIChunkStream:
         self.usage: Usage | None = None
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        finished = False  # a finish_reason was seen: the answer is whole even if [DONE] never comes
         async for _event, data in self._events:
             if data == b"[DONE]":
-                break
+                return
             try:
                 chunk = orjson.loads(data)
             except orjson.JSONDecodeError:
@@ -42,7 +43,13 @@ class OpenAIChunkStream:
                 raise UpstreamError(f"upstream {self._deployment.name} failed mid-stream: {message}")
             if chunk.get("usage"):
                 self.usage = from_openai(chunk["usage"])
+            if not finished:
+                choices = chunk.get("choices")
+                finished = bool(choices) and bool(choices[0].get("finish_reason"))
             yield chunk
+        if not finished:
+            # A clean EOF mid-answer (a proxy or upstream restart) must not pass for a finished answer.
+            raise UpstreamError(f"upstream {self._deployment.name} ended the stream before the answer finished.")
 
     async def aclose(self) -> None:
         """Stop reading and drop the upstream connection if the stream did not finish."""
