@@ -70,6 +70,10 @@ class CircuitBreakers:
         breaker.shared_open_until = 0.0
         self._set(name, breaker, CLOSED)
 
+    def release(self, name: str) -> None:
+        """A request ended without a verdict on the deployment (cancelled, refused as invalid): free its probe."""
+        self._get(name).probing = False
+
     def failure(self, name: str) -> bool:
         """A request failed; returns True when this failure opened the breaker."""
         breaker = self._get(name)

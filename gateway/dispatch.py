@@ -7,7 +7,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ from gateway.errors import (
 from gateway.plan import Attempt, RoutePlan
 from gateway.providers.base import ChunkStream, Completion, Provider
 from gateway.settings import Settings
-from gateway.toolcalls import answer_problems, needs_validation, repair_request
+from gateway.toolcalls import answer_problems, needs_validation, non_streaming, repair_request
 from gateway.usage import Usage
 
 log = logging.getLogger("gateway.dispatch")
@@ -42,7 +42,7 @@ class RetrySettings:
     retries: int = 2
     base_delay_s: float = 0.25
     max_delay_s: float = 2.0
-    attempt_timeout_s: float = 120.0
+    total_timeout_s: float = 600.0  # the whole request: every attempt, backoff, fallback and repair
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetrySettings:
@@ -67,6 +67,7 @@ class DispatchLog:
     retries: int = 0
     repairs: int = 0
     charges: list[Charge] = field(default_factory=list)
+    deadline: float | None = None  # event-loop time the request's budget runs out; set on first dispatch
 
     @property
     def fallbacks(self) -> int:
@@ -90,6 +91,64 @@ def _retry_after(exc: GatewayError) -> float | None:
 def _retryable(exc: GatewayError) -> bool:
     return isinstance(exc, RateLimited | UpstreamTimeout) or (
         isinstance(exc, UpstreamError) and exc.code in ("upstream_error", "upstream_unreachable"))
+
+
+class StartedStream:
+    """An upstream stream whose first chunk has arrived: yields that chunk again, then the rest.
+
+    It also holds the stream to the request's deadline: a hang ends at the upstream read timeout,
+    a stream still running when the budget is spent ends with a timeout at its next chunk.
+    """
+
+    __slots__ = ("_stream", "_chunks", "_first", "_deadline", "_clock")
+
+    def __init__(self, stream: ChunkStream, chunks: AsyncIterator[dict[str, Any]], first: dict[str, Any],
+                 deadline: float, clock: Callable[[], float]) -> None:
+        self._stream = stream
+        self._chunks = chunks
+        self._first: dict[str, Any] | None = first
+        self._deadline = deadline
+        self._clock = clock
+
+    @property
+    def usage(self) -> Usage | None:
+        """The upstream stream's usage so far."""
+        return self._stream.usage
+
+    def __aiter__(self) -> StartedStream:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        first = self._first
+        if first is not None:
+            self._first = None
+            return first
+        chunk = await anext(self._chunks)
+        if self._clock() > self._deadline:
+            raise UpstreamTimeout("the stream outlasted the request's time budget (GATEWAY_TOTAL_TIMEOUT_S).")
+        return chunk
+
+    async def aclose(self) -> None:
+        """Close the chunk iterator and the upstream stream (dropping an unfinished connection)."""
+        close = getattr(self._chunks, "aclose", None)
+        if close is not None:
+            await close()
+        await self._stream.aclose()
+
+
+async def start_stream(stream: ChunkStream, deployment: Deployment, deadline: float,
+                       clock: Callable[[], float]) -> StartedStream:
+    """Wait for the stream's first chunk, so that a failure before it can still be retried or failed over."""
+    chunks = aiter(stream)
+    try:
+        first = await anext(chunks)
+    except StopAsyncIteration:
+        await stream.aclose()
+        raise UpstreamError(f"upstream {deployment.name} ended the stream before its first chunk.") from None
+    except BaseException:
+        await stream.aclose()  # a timeout or cancellation here must not leave the connection open
+        raise
+    return StartedStream(stream, chunks, first, deadline, clock)
 
 
 class Dispatcher:
@@ -119,11 +178,26 @@ class Dispatcher:
             delay = max(delay, asked)
         return delay
 
+    def _deadline(self, dispatch_log: DispatchLog) -> float:
+        """When the request's whole budget runs out (loop time), fixed by its first dispatch."""
+        if dispatch_log.deadline is None:
+            dispatch_log.deadline = asyncio.get_running_loop().time() + self.retry.total_timeout_s
+        return dispatch_log.deadline
+
+    def _out_of_time(self, error: GatewayError | None) -> UpstreamTimeout:
+        last = f"; last error: {error.message}" if error is not None else ""
+        return UpstreamTimeout(f"no upstream answered within the request's {self.retry.total_timeout_s:g} s "
+                               f"budget (GATEWAY_TOTAL_TIMEOUT_S){last}")
+
     async def _run(self, plan: RoutePlan, call: Callable[[Provider, Deployment], Awaitable[Any]],
                    dispatch_log: DispatchLog) -> tuple[Any, Deployment]:
+        loop = asyncio.get_running_loop()
+        deadline = self._deadline(dispatch_log)
         error: GatewayError | None = None
         for attempt in plan.attempts:
             deployment = attempt.deployment
+            if loop.time() >= deadline:
+                raise self._out_of_time(error)
             if not self.breakers.allows(deployment.name):
                 dispatch_log.errors.append(f"{deployment.name}: circuit open")
                 continue
@@ -131,14 +205,19 @@ class Dispatcher:
                 dispatch_log.tried.append(deployment.name)
                 sent = time.perf_counter()
                 try:
-                    async with asyncio.timeout(self.retry.attempt_timeout_s):
+                    async with asyncio.timeout_at(deadline):
                         result = await call(self.providers[deployment.provider], deployment)
                 except TimeoutError:
                     exc: GatewayError = UpstreamTimeout(f"upstream {deployment.name} did not answer in time.")
                 except FINAL_ERRORS:
+                    # The request's fault, not the deployment's: a half-open probe ends without a verdict.
+                    self.breakers.release(deployment.name)
                     raise
                 except GatewayError as caught:
                     exc = caught
+                except BaseException:
+                    self.breakers.release(deployment.name)  # cancelled (client gone) or a bug: no verdict
+                    raise
                 else:
                     self.breakers.success(deployment.name)
                     self._on_attempt(deployment.name, time.perf_counter() - sent, True)
@@ -148,8 +227,11 @@ class Dispatcher:
                 dispatch_log.errors.append(f"{deployment.name}: {exc.code or exc.error_type}")
                 self.breakers.failure(deployment.name)
                 error = exc
+                if loop.time() >= deadline:
+                    raise self._out_of_time(error)
                 delay = self._delay(try_number, exc) if _retryable(exc) else None
-                if delay is None or try_number == self.retry.retries or not self.breakers.allows(deployment.name):
+                if (delay is None or try_number == self.retry.retries or delay >= deadline - loop.time()
+                        or not self.breakers.allows(deployment.name)):
                     break
                 dispatch_log.retries += 1
                 self._on_retry(deployment.name)
@@ -171,9 +253,14 @@ class Dispatcher:
 
     async def open_stream(self, plan: RoutePlan, body: dict[str, Any],
                           dispatch_log: DispatchLog) -> tuple[ChunkStream, Deployment]:
-        """Open a stream; retries and fallbacks happen only before any byte reaches the client."""
-        async def call(provider: Provider, deployment: Deployment) -> ChunkStream:
-            return await provider.open_stream(deployment, {**body, "model": deployment.upstream_model})
+        """Open a stream and wait for its first chunk: until then a failure (an error event, a cut, a hang
+        after the headers) is retried and failed over like any attempt; after it, nothing is."""
+        clock = asyncio.get_running_loop().time
+        deadline = self._deadline(dispatch_log)
+
+        async def call(provider: Provider, deployment: Deployment) -> StartedStream:
+            stream = await provider.open_stream(deployment, {**body, "model": deployment.upstream_model})
+            return await start_stream(stream, deployment, deadline, clock)
 
         return await self._run(plan, call, dispatch_log)
 
@@ -182,20 +269,28 @@ class Dispatcher:
                      dispatch_log: DispatchLog) -> tuple[Completion, Deployment]:
         """Ask the same deployment again with the problems stated; then escalate. Only valid answers return."""
         same = RoutePlan(plan.model, (Attempt(deployment),), plan.reasons, plan.verdict)
+        failed: GatewayError | None = None
         for _ in range(plan.tool_retries):
             dispatch_log.repairs += 1
-            completion, deployment = await self.complete(same, repair_request(body, message, problems), dispatch_log)
+            try:
+                completion, deployment = await self.complete(same, repair_request(body, message, problems),
+                                                             dispatch_log)
+            except GatewayError as exc:
+                failed = exc  # the deployment is failing (error, open circuit): escalation may still answer
+                break
             message = completion.body["choices"][0]["message"]
             problems = answer_problems(message, body)
             if not problems:
                 return completion, deployment
         if escalation is not None:
             dispatch_log.repairs += 1
-            completion, deployment = await self.complete(escalation, {**body, "stream": False}, dispatch_log)
+            completion, deployment = await self.complete(escalation, non_streaming(body), dispatch_log)
             message = completion.body["choices"][0]["message"]
             problems = answer_problems(message, body)
             if not problems:
                 return completion, deployment
+        elif failed is not None:
+            raise failed
         raise UpstreamError("the model's answer failed validation after repair and escalation: "
                             + "; ".join(problems), code="invalid_tool_call")
 

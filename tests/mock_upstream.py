@@ -105,7 +105,8 @@ def anthropic_stream_events(text: str, usage_start: dict | None = None, output_t
 class MockUpstream:
     """An aiohttp server in its own thread; tests set `handler` and read `seen`."""
 
-    def __init__(self) -> None:
+    def __init__(self, cancel_on_disconnect: bool = False) -> None:
+        self.cancel_on_disconnect = cancel_on_disconnect  # stop a handler whose client left (like a real server)
         self.handler: Callable[[str, dict[str, Any]], Reply] = default_handler
         self.seen: list[Seen] = []
         self.port = 0
@@ -132,13 +133,20 @@ class MockUpstream:
         asyncio.set_event_loop(self._loop)
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("POST", "/{tail:.*}", self._handle)
-        runner = web.AppRunner(app)
+        runner = self._runner = web.AppRunner(app, handler_cancellation=self.cancel_on_disconnect)
         self._loop.run_until_complete(runner.setup())
         site = web.TCPSite(runner, "127.0.0.1", 0)
         self._loop.run_until_complete(site.start())
         self.port = site._server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
+
+    def connections(self) -> int:
+        """TCP connections open to the mock right now (counted on its own loop)."""
+        async def count() -> int:
+            return len(self._runner.server.connections)
+
+        return asyncio.run_coroutine_threadsafe(count(), self._loop).result(5)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()

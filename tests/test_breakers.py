@@ -33,6 +33,16 @@ def test_open_half_open_close_cycle():
     assert changes == [OPEN, HALF_OPEN, OPEN, HALF_OPEN, CLOSED]
 
 
+def test_release_frees_a_half_open_probe_without_a_verdict():
+    clock = Clock()
+    breakers = CircuitBreakers(1, 10.0, clock=clock, wall_clock=clock)
+    breakers.failure("d")
+    clock.now = 10.0
+    assert breakers.allows("d") and not breakers.allows("d")
+    breakers.release("d")  # the probe was cancelled: neither a success nor a failure
+    assert breakers.state("d") == HALF_OPEN and breakers.allows("d")
+
+
 def test_success_resets_the_failure_count():
     breakers = CircuitBreakers(2, 10.0)
     breakers.failure("d")

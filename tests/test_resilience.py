@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -10,7 +11,15 @@ import openai
 import pytest
 
 from tests.conftest import MASTER_KEY
-from tests.mock_upstream import Reply, anthropic_stream_events, openai_answer, openai_stream, wait_for
+from tests.mock_upstream import (
+    MockUpstream,
+    Reply,
+    anthropic_stream_events,
+    default_handler,
+    openai_answer,
+    openai_stream,
+    wait_for,
+)
 
 AUTH = {"Authorization": f"Bearer {MASTER_KEY}"}
 V4 = {"model": "deepseek-v4-pro", "messages": [{"role": "user", "content": "hi"}]}
@@ -256,3 +265,172 @@ def test_json_schema_answer_is_repaired(gateway, upstream):
                                                         "json_schema": {"name": "p", "schema": schema}}})
     assert response.json()["choices"][0]["message"]["content"] == '{"name": "Ada"}'
     assert response.headers["x-gateway-tool-repairs"] == "1"
+
+
+# ---- streams: retried until their first chunk, failed cleanly after it ---------------------
+
+
+def stream_events(gateway, body, timeout=30.0):
+    """(HTTP status, headers, decoded SSE data events) of a streamed request read as a raw client."""
+    events = []
+    with httpx.stream("POST", gateway.base_url + "/chat/completions", json={**body, "stream": True}, headers=AUTH,
+                      timeout=timeout) as response:
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                events.append(line[6:] if line == "data: [DONE]" else json.loads(line[6:]))
+    return response.status_code, response.headers, events
+
+
+def streamed_text(events):
+    return "".join(e["choices"][0]["delta"].get("content") or "" for e in events
+                   if isinstance(e, dict) and e.get("choices"))
+
+
+def ok_stream(path, body):
+    return Reply(sse=openai_stream(body, ["Hel", "lo"]))
+
+
+def test_streamed_request_is_retried_on_500(start_gateway, upstream):
+    gateway = start_gateway(retry_base_s=0.01)
+    upstream.handler, calls = counting([lambda p, b: Reply(status=500, json={"error": {"message": "boom"}}),
+                                        ok_stream])
+    status, headers, events = stream_events(gateway, V4)
+    assert status == 200 and streamed_text(events) == "Hello" and events[-1] == "[DONE]"
+    assert headers["x-gateway-attempts"] == "2" and len(calls) == 2
+
+
+def test_streamed_request_honours_429_retry_after(start_gateway, upstream):
+    gateway = start_gateway(retry_base_s=0.01)
+    upstream.handler, calls = counting([
+        lambda p, b: Reply(status=429, json={"error": {"message": "slow"}}, headers={"Retry-After": "0.4"}),
+        ok_stream])
+    started = time.monotonic()
+    status, headers, events = stream_events(gateway, V4)
+    assert status == 200 and streamed_text(events) == "Hello"
+    assert time.monotonic() - started >= 0.4 and len(calls) == 2
+    assert gateway.recorder.records[-1].retries == 1
+
+
+@pytest.mark.parametrize("dies", [
+    Reply(sse=[{"error": {"message": "overloaded", "type": "server_error"}}]),  # 200, then an error event
+    Reply(sse=[]),                                                                # 200, then EOF
+    Reply(sse=[0.0], cut_after=0),                                                # 200, then a reset
+    Reply(sse=[10.0]),                                                            # 200, then a hang
+], ids=["error-event", "eof", "reset", "hang"])
+def test_stream_dying_before_its_first_chunk_fails_over(start_gateway, upstream, dies):
+    gateway = start_gateway(retries=0, read_timeout_s=0.3)
+    upstream.handler = lambda path, body: dies if "@deepseek" in path else ok_stream(path, body)
+    started = time.monotonic()
+    status, headers, events = stream_events(gateway, V4)
+    assert status == 200 and streamed_text(events) == "Hello" and events[-1] == "[DONE]"
+    assert headers["x-gateway-deployment"] == "deepseek-v4-pro@together"
+    assert time.monotonic() - started < 2
+    assert wait_for(lambda: gateway.recorder.records and gateway.recorder.records[-1].fallbacks == 1)
+    record = gateway.recorder.records[-1]
+    assert (record.status, record.attempts, record.usage.output) == (200, 2, 2)
+
+
+def test_stream_cut_cleanly_midway_ends_with_an_error_event(gateway, upstream):
+    upstream.handler = lambda path, body: Reply(sse=openai_stream(body, ["Hel", "lo", " there"])[:3])  # EOF
+    status, _, events = stream_events(gateway, V4)
+    assert status == 200 and streamed_text(events) == "Hello"
+    assert events[-2]["error"]["code"] == "upstream_error" and events[-1] == "[DONE]"
+    assert len(upstream.seen) == 1  # bytes reached the client: no retry
+    assert wait_for(lambda: gateway.recorder.records and gateway.recorder.records[-1].status == 502)
+    record = gateway.recorder.records[-1]
+    assert record.error_code == "upstream_error" and record.usage.output > 0 and record.cost_usd > 0
+
+
+def test_anthropic_stream_cut_before_message_stop_ends_with_an_error_event(gateway, upstream):
+    text = "Hello from Claude, and then the connection closed."
+    upstream.handler = lambda path, body: Reply(sse=anthropic_stream_events(text)[:4])  # no message_stop
+    status, _, events = stream_events(gateway, {**V4, "model": "claude-opus-4.7"})
+    assert status == 200 and streamed_text(events) == text
+    assert events[-2]["error"]["type"] == "api_error" and events[-1] == "[DONE]"
+    assert wait_for(lambda: gateway.recorder.records and gateway.recorder.records[-1].status == 502)
+    record = gateway.recorder.records[-1]
+    # message_start reported 1 output token; the text streamed after it is billed too
+    assert record.error_code == "upstream_error" and record.usage.output >= len(text) // 4
+
+
+def test_total_timeout_bounds_a_request_across_every_fallback(start_gateway, upstream):
+    gateway = start_gateway(total_timeout_s=1.0, read_timeout_s=5.0, retry_base_s=0.01)
+    upstream.handler = lambda path, body: Reply(json={}, delay=5.0)  # every deployment hangs
+    started = time.monotonic()
+    response = post(gateway, V4)
+    assert time.monotonic() - started < 1.6
+    assert response.status_code == 504 and "GATEWAY_TOTAL_TIMEOUT_S" in response.json()["error"]["message"]
+
+
+def test_streamed_repair_answering_in_text_delivers_that_text(gateway, upstream):
+    def chunk(delta, finish=None):
+        return {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    def handler(path, body):
+        if body.get("stream"):
+            return Reply(sse=[chunk({"role": "assistant", "content": ""}),
+                              chunk({"tool_calls": [{"index": 0, "id": "call_s", "type": "function",
+                                                     "function": {"name": "get_weather", "arguments": "{oops"}}]}),
+                              chunk({}, "tool_calls"), b"data: [DONE]\n\n"])
+        return Reply(json=openai_answer(body, text="No tool needed: it is sunny in Oslo."))
+
+    upstream.handler = handler
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    chunks = list(client.chat.completions.create(**V4, tools=TOOLS, stream=True))
+    deltas = [c.choices[0].delta for c in chunks if c.choices]
+    assert "".join(d.content or "" for d in deltas) == "No tool needed: it is sunny in Oslo."
+    assert not any(d.tool_calls for d in deltas)
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+# ---- no leaked connections ---------------------------------------------------------------
+
+
+def pool_counts(gateway) -> tuple[int, int]:
+    """(connections checked out, idle connections kept) across the gateway's upstream pools."""
+    sessions = list(gateway.app.state.ctx.clients._sessions.values())
+
+    async def count() -> tuple[int, int]:
+        acquired = sum(len(s.connector._acquired) for s in sessions)
+        return acquired, sum(len(idle) for s in sessions for idle in s.connector._conns.values())
+
+    return asyncio.run_coroutine_threadsafe(count(), sessions[0]._loop).result(5) if sessions else (0, 0)
+
+
+def test_fault_scenarios_leak_no_upstream_connections(tmp_path, start_gateway):
+    from tests.servers import write_mock_policies
+
+    mock = MockUpstream(cancel_on_disconnect=True).start()  # its own: every connection to it is ours
+    gateway = start_gateway(policies=write_mock_policies(tmp_path, mock.port), retries=0, read_timeout_s=0.3,
+                            breaker_failures=1000)
+    gpt = {**V4, "model": "gpt-5.5"}
+    scenarios = {
+        "500": lambda p, b: Reply(status=500, json={"error": {"message": "boom"}}),
+        "reset": lambda p, b: Reply(sse=[0.0], cut_after=0),
+        "timeout": lambda p, b: Reply(json={}, delay=3.0),
+        "hang before the first chunk": lambda p, b: Reply(sse=[3.0]),
+        "hang after the first chunk": lambda p, b: Reply(sse=[openai_stream(b, ["a"])[0], 3.0]),
+        "cut cleanly": lambda p, b: Reply(sse=openai_stream(b, ["a", "b", "c"])[:3]),
+        "cut by a reset": lambda p, b: Reply(sse=openai_stream(b, ["a", "b", "c"]), cut_after=3),
+        "healthy": default_handler,
+    }
+    for name, handler in scenarios.items():
+        mock.handler = handler
+        assert post(gateway, gpt).status_code in (200, 502, 504), name
+        status, _, events = stream_events(gateway, gpt)
+        assert status in (200, 502, 504) and (status != 200 or events[-1] == "[DONE]"), name
+    mock.handler = lambda p, b: Reply(sse=openai_stream(b, ["x"] * 200, pause=0.05))
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    stream = client.chat.completions.create(**gpt, stream=True)
+    for n, _ in enumerate(stream):
+        if n == 3:
+            break
+    stream.close()  # the client disconnects midway
+
+    def settled() -> bool:
+        acquired, idle = pool_counts(gateway)
+        return acquired == 0 and mock.connections() == idle and mock.open_streams == 0
+
+    assert wait_for(settled, timeout=5), (pool_counts(gateway), mock.connections(), mock.open_streams)
+    assert len(mock.seen) == 2 * len(scenarios) + 1  # retries=0 and one deployment: one call per request
