@@ -241,3 +241,158 @@ def test_tool_calls_escalate_false_builds_no_escalation(tmp_path):
     policy = load_policy(tmp_path, CATALOGUE)
     plan = decide(policy, CATALOGUE, Classified("N4", 0.9), facts(tools=True), OPEN, AT)
     assert plan.escalation is None and plan.tool_retries == 2  # repairs stay on the routed model
+
+
+def test_a_cost_cap_that_excludes_every_model_refuses_auto_with_403():
+    capped = Constraints(max_cost_per_request_usd=Decimal("0.0000001"))
+    with pytest.raises(PermissionDenied, match="cannot be served under this caller's constraints") as caught:
+        plan_for("N4", constraints=capped)
+    assert caught.value.status_code == 403
+    # every model of the route, its fallbacks and the last resorts was priced and refused
+    assert "exceeds the team's max" in str(caught.value)
+    for model in ("deepseek-v4-pro", "claude-opus-4.7", "deepseek-v4-flash", "local-worker"):
+        assert f"{model}:" in str(caught.value)
+
+
+# ---- strict shapes and types ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("old, new, where, message", [
+    # wrong shapes that used to escape as AttributeError / ValueError
+    ("guards:\n  recall_limit_tokens: 500000", "guards: [500000]\nx:\n  recall_limit_tokens: 500000",
+     "guards", "must be a mapping"),
+    ("teams:\n  default:\n", "teams: [default]\nx:\n  default:\n", "teams", "must be a mapping"),
+    ("    tool_calls: {retries: 3, escalate: true}", "    tool_calls: [3]", "categories.P10.tool_calls",
+     "must be a mapping"),
+    ("  recall_limit_tokens: 500000", "  recall_limit_tokens: 500K", "guards.recall_limit_tokens",
+     "must be a valid integer, got '500K'"),
+    ("default_output_tokens: 500 ", "default_output_tokens: abc ", "default_output_tokens",
+     "must be a valid integer, got 'abc'"),
+    # values that used to be accepted and misread
+    ("    excluded_jurisdictions: [CN]", "    excluded_jurisdictions: CN", "teams.us-only.excluded_jurisdictions",
+     "must be a list"),
+    ("    self_hosted_only: true", '    self_hosted_only: "no"', "teams.regulated.self_hosted_only",
+     "must be true or false"),
+    ("    tool_calls: {retries: 3, escalate: true}", '    tool_calls: {retries: 3, escalate: "false"}',
+     "categories.P10.tool_calls.escalate", "must be true or false"),
+    ("confidence_threshold: 0.40", "confidence_threshold: true", "confidence_threshold", "must be a valid number"),
+    ("    max_cost_per_request_usd: 0.05", "    max_cost_per_request_usd: yes", "teams.cost-capped.max_cost",
+     "must be a valid number"),
+    ("last_resort: [deepseek-v4-pro, deepseek-v4-flash, local-worker]", "last_resort: [deepseek-v4-pro, 7]",
+     "last_resort.1", "must be a valid string"),
+    ("  regulated:\n    self_hosted_only: true", "  regulated:\n    self_hosted: true", "teams.regulated.self_hosted",
+     "unknown key; use one of self_hosted_only"),
+    ("default_output_tokens: 500 ", "default_output_token: 500 ", "default_output_token", "unknown key"),
+])
+def test_wrong_shapes_and_types_are_policy_errors_at_their_line(tmp_path, old, new, where, message):
+    text = mutate(old, new)
+    with pytest.raises(PolicyError) as caught:
+        load_policy(write_policy(tmp_path, text))
+    problem = next(p for p in caught.value.problems if f": {where}" in p)
+    assert message in problem
+    changed = next(line for line in new.split("\n") if line not in old.split("\n"))
+    assert f"routing.yaml:{line_number(text, changed)}:" in problem
+
+
+def test_no_wrong_value_anywhere_escapes_as_anything_but_a_policy_error():
+    """Every value in the shipped file, replaced by each wrong shape: a PolicyError with a line, or a policy."""
+    import copy
+
+    from gateway.policy.load import parse_policy
+    from gateway.policy.yamllines import load_with_lines
+
+    raw, lines = load_with_lines((POLICIES / "routing.yaml").read_text())
+    for path in [p for p in lines if p]:
+        for wrong in (["x"], "x", 7, 1.5, True, None, {"x": 1}):
+            mutated = copy.deepcopy(raw)
+            target = mutated
+            for part in path[:-1]:
+                target = target[part]
+            target[path[-1]] = wrong
+            try:
+                parse_policy(mutated, lines, CATALOGUE)
+            except PolicyError as exc:
+                assert all(p.split(":")[1].isdigit() for p in exc.problems), (path, wrong, exc.problems)
+
+
+def test_duplicate_keys_are_errors_with_both_lines(tmp_path):
+    text = mutate("  P2:\n", "  P1:\n    verdict: substitute\n  P2:\n")
+    text = text.replace("  regulated:\n    self_hosted_only: true",
+                        "  regulated:\n    self_hosted_only: true\n    self_hosted_only: false")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(write_policy(tmp_path, text))
+    first_p1 = line_number(text, "  P1:")
+    second_p1 = next(i for i, line in enumerate(text.splitlines(), 1) if line == "  P1:" and i != first_p1)
+    repeat = line_number(text, "self_hosted_only: false")
+    assert caught.value.problems == [
+        f"{tmp_path}/routing.yaml:{second_p1}: categories.P1: duplicate key (first on line {first_p1}); "
+        "YAML would silently keep only one of them",
+        f"{tmp_path}/routing.yaml:{repeat}: teams.regulated.self_hosted_only: duplicate key (first on line "
+        f"{repeat - 1}); YAML would silently keep only one of them",
+    ]
+
+
+def test_schema_choices_match_the_model():
+    from typing import get_args
+
+    from gateway.policy.model import PREFERENCES
+    from gateway.policy.schema import Preference
+
+    assert set(get_args(Preference)) == PREFERENCES
+
+
+# ---- constraints per API key ------------------------------------------------------------
+
+
+KEYS = """
+keys:
+  key_eu: {excluded_jurisdictions: [US], excluded_operators: [deepseek]}
+  key_tight: {max_cost_per_request_usd: 0.01, preference: cheapest}
+  key_loose: {max_cost_per_request_usd: 9.0, preference: quality, self_hosted_only: false}
+"""
+
+
+def keyed_policy(tmp_path, keys=KEYS):
+    return load_policy(write_policy(tmp_path, mutate("keys: {}\n", keys.lstrip("\n"))))
+
+
+def test_key_constraints_tighten_their_team(tmp_path):
+    policy = keyed_policy(tmp_path)
+    eu = policy.constraints_for("us-only", "key_eu")
+    assert eu.excluded_jurisdictions == {"CN", "US"} and eu.excluded_operators == {"deepseek"}
+    tight = policy.constraints_for("cost-capped", "key_tight")
+    assert tight.max_cost_per_request_usd == Decimal("0.01") and tight.preference == "cheapest"
+    # a key cannot loosen its team: the lower cap, the cheaper preference, self-hosted stays
+    loose = policy.constraints_for("cost-capped", "key_loose")
+    assert loose.max_cost_per_request_usd == Decimal("0.05") and loose.preference == "cheapest"
+    assert policy.constraints_for("regulated", "key_loose").self_hosted_only
+    assert policy.constraints_for("default", "key_loose").preference == "balanced"
+    # a key with no entry, or no key, gets the team's (or default's) constraints unchanged
+    assert policy.constraints_for("us-only", "key_other") == policy.constraints_for("us-only")
+    assert policy.constraints_for(None, "key_tight").max_cost_per_request_usd == Decimal("0.01")
+
+
+def test_key_constraints_route_a_request(tmp_path):
+    policy = keyed_policy(tmp_path)
+    plan = decide(policy, CATALOGUE, Classified("N4", 0.9), facts(), policy.constraints_for("us-only", "key_eu"), AT)
+    assert all(a.deployment.jurisdiction not in {"CN", "US"} and a.deployment.operator != "deepseek"
+               for a in plan.attempts)
+
+
+def test_key_constraints_are_validated(tmp_path):
+    text = mutate("keys: {}\n", "keys:\n  key_x: {allow_category_header: true}\n  key_y: {self_hosted_only: 1}\n")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(write_policy(tmp_path, text))
+    joined = "\n".join(caught.value.problems)
+    assert f"routing.yaml:{line_number(text, 'key_x')}: keys.key_x.allow_category_header: unknown key" in joined
+    assert f"routing.yaml:{line_number(text, 'key_y')}: keys.key_y.self_hosted_only: must be true or false" in joined
+
+
+def test_a_key_whose_constraints_leave_nowhere_to_go_is_refused(tmp_path):
+    text = mutate("keys: {}\n", "keys:\n  key_nowhere:\n    self_hosted_only: true\n    excluded_operators: [self]\n")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(write_policy(tmp_path, text))
+    assert caught.value.problems == [
+        f"{tmp_path}/routing.yaml:{line_number(text, 'key_nowhere')}: keys.key_nowhere: the constraints of key "
+        f"'key_nowhere' leave {', '.join(CATEGORIES)}, uncertain with no allowed deployment (add a fallback or "
+        "last_resort model that satisfies them)"]

@@ -2,7 +2,7 @@
 
 from gateway.policy.decide import Classified, RequestFacts, decide
 from gateway.policy.load import PolicyError, load_policy
-from gateway.policy.model import CATEGORIES, Constraints, Policy
+from gateway.policy.model import CATEGORIES, Constraints, KeyConstraints, Policy
 
-__all__ = ["CATEGORIES", "Classified", "Constraints", "Policy", "PolicyError", "RequestFacts", "decide",
-           "load_policy"]
+__all__ = ["CATEGORIES", "Classified", "Constraints", "KeyConstraints", "Policy", "PolicyError", "RequestFacts",
+           "decide", "load_policy"]

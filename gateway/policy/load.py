@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from gateway.catalogue import Catalogue, CatalogueError, load_catalogue
-from gateway.policy.model import (
-    CATEGORIES,
-    PREFERENCES,
-    VERDICTS,
-    CategoryRule,
-    Constraints,
-    Policy,
-    ToolCallSettings,
-)
-from gateway.policy.yamllines import line_of, load_with_lines
+from gateway.policy.model import CATEGORIES, CategoryRule, Constraints, KeyConstraints, Policy, ToolCallSettings
+from gateway.policy.schema import ConstraintsSpec, KeyConstraintsSpec, RoutingSpec, RuleSpec, validate
+from gateway.policy.yamllines import DuplicateKeys, line_of, load_with_lines
 
 ROUTING_FILE = "routing.yaml"
 
@@ -52,69 +45,55 @@ class _Checker:
         return name
 
 
-def _rule(raw: Any, category: str, path: tuple, check: _Checker, catalogue: Catalogue) -> CategoryRule | None:
-    if not isinstance(raw, Mapping):
-        check.add(path, "expected a mapping with verdict, route, fallbacks, escalation, evidence")
-        return None
-    verdict = raw.get("verdict")
-    if verdict not in VERDICTS:
-        check.add((*path, "verdict"), f"must be one of {sorted(VERDICTS)}, got {verdict!r}")
-    route = check.model((*path, "route"), raw.get("route"), catalogue)
-    fallbacks = raw.get("fallbacks") or []
-    if not isinstance(fallbacks, list):
-        check.add((*path, "fallbacks"), "must be a list of model names")
-        fallbacks = []
-    for i, name in enumerate(fallbacks):
+def _rule(spec: RuleSpec, category: str, path: tuple, check: _Checker, catalogue: Catalogue) -> CategoryRule:
+    check.model((*path, "route"), spec.route, catalogue)
+    for i, name in enumerate(spec.fallbacks):
         check.model((*path, "fallbacks", i), name, catalogue)
-    optional = {}
     for key in ("escalation", "cheap_route", "quality_route"):
-        if raw.get(key) is not None:
-            optional[key] = check.model((*path, key), raw[key], catalogue)
-    if not str(raw.get("evidence") or "").strip():
+        if getattr(spec, key) is not None:
+            check.model((*path, key), getattr(spec, key), catalogue)
+    if not spec.evidence.strip():
         check.add((*path, "evidence"), "say which evidence from the source documents backs this route")
-    tool_raw = raw.get("tool_calls") or {}
-    retries = tool_raw.get("retries", 3) if isinstance(tool_raw, Mapping) else None
-    if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 5:
-        check.add((*path, "tool_calls", "retries"), "must be an integer from 0 to 5")
-        retries = 3
-    if route is None or verdict not in VERDICTS:
-        return None
     return CategoryRule(
-        category=category, verdict=verdict, route=route, fallbacks=tuple(fallbacks),
-        tool_calls=ToolCallSettings(retries, bool(tool_raw.get("escalate", True))),
-        evidence=str(raw.get("evidence", "")), **optional,
+        category=category, verdict=spec.verdict, route=spec.route, fallbacks=tuple(spec.fallbacks),
+        escalation=spec.escalation, cheap_route=spec.cheap_route, quality_route=spec.quality_route,
+        tool_calls=ToolCallSettings(spec.tool_calls.retries, spec.tool_calls.escalate), evidence=spec.evidence,
     )
 
 
-def _constraints(raw: Any, path: tuple, check: _Checker) -> Constraints:
-    if not isinstance(raw, Mapping):
-        check.add(path, "expected a mapping of constraints")
-        return Constraints()
-    known = {"self_hosted_only", "excluded_jurisdictions", "excluded_operators", "max_cost_per_request_usd",
-             "preference", "allow_category_header"}
-    for key in set(raw) - known:
-        check.add((*path, key), f"unknown constraint; use one of {sorted(known)}")
-    preference = raw.get("preference", "balanced")
-    if preference not in PREFERENCES:
-        check.add((*path, "preference"), f"must be one of {sorted(PREFERENCES)}")
-        preference = "balanced"
-    max_cost = raw.get("max_cost_per_request_usd")
-    if max_cost is not None:
-        try:
-            max_cost = Decimal(str(max_cost))
-            if max_cost <= 0:
-                raise InvalidOperation
-        except InvalidOperation:
-            check.add((*path, "max_cost_per_request_usd"), "must be a positive number of USD")
-            max_cost = None
+def _usd(value: float | None) -> Decimal | None:
+    # Through str so that 0.05 in YAML is exactly $0.05, not the nearest binary float.
+    return Decimal(str(value)) if value is not None else None
+
+
+def _constraints(spec: ConstraintsSpec) -> Constraints:
     return Constraints(
-        self_hosted_only=bool(raw.get("self_hosted_only", False)),
-        excluded_jurisdictions=frozenset(str(j) for j in raw.get("excluded_jurisdictions") or ()),
-        excluded_operators=frozenset(str(o) for o in raw.get("excluded_operators") or ()),
-        max_cost_per_request_usd=max_cost,
-        preference=preference,
-        allow_category_header=bool(raw.get("allow_category_header", False)),
+        self_hosted_only=spec.self_hosted_only,
+        excluded_jurisdictions=frozenset(spec.excluded_jurisdictions),
+        excluded_operators=frozenset(spec.excluded_operators),
+        max_cost_per_request_usd=_usd(spec.max_cost_per_request_usd),
+        preference=spec.preference,
+        allow_category_header=spec.allow_category_header,
     )
+
+
+def _key_constraints(spec: KeyConstraintsSpec) -> KeyConstraints:
+    return KeyConstraints(
+        self_hosted_only=spec.self_hosted_only,
+        excluded_jurisdictions=frozenset(spec.excluded_jurisdictions),
+        excluded_operators=frozenset(spec.excluded_operators),
+        max_cost_per_request_usd=_usd(spec.max_cost_per_request_usd),
+        preference=spec.preference,
+    )
+
+
+def _check_categories(spec: RoutingSpec, check: _Checker) -> None:
+    for name in spec.categories:
+        if name not in CATEGORIES:
+            check.add(("categories", name), f"unknown category; the SMQTS categories are {', '.join(CATEGORIES)}")
+    missing = [c for c in CATEGORIES if c not in spec.categories]
+    if missing:
+        check.add(("categories",), f"every category must be covered; missing {', '.join(missing)}")
 
 
 def parse_policy(raw: Any, lines: dict, catalogue: Catalogue, filename: str = ROUTING_FILE) -> Policy:
@@ -122,41 +101,31 @@ def parse_policy(raw: Any, lines: dict, catalogue: Catalogue, filename: str = RO
     check = _Checker(filename, lines)
     if not isinstance(raw, Mapping):
         raise PolicyError([f"{filename}:1: (document): expected a mapping with 'categories'"])
-    categories_raw = raw.get("categories") or {}
-    if not isinstance(categories_raw, Mapping):
-        check.add(("categories",), "expected a mapping from category (P1..N10) to its rule")
-        categories_raw = {}
-    for name in categories_raw:
-        if name not in CATEGORIES:
-            check.add(("categories", name), f"unknown category; the SMQTS categories are {', '.join(CATEGORIES)}")
-    missing = [c for c in CATEGORIES if c not in categories_raw]
-    if missing:
-        check.add(("categories",), f"every category must be covered; missing {', '.join(missing)}")
-    rules = {c: _rule(categories_raw[c], c, ("categories", c), check, catalogue)
-             for c in CATEGORIES if c in categories_raw}
-    uncertain = _rule(raw.get("uncertain"), "uncertain", ("uncertain",), check, catalogue)
-    threshold = raw.get("confidence_threshold", 0.4)
-    if not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
-        check.add(("confidence_threshold",), "must be a number between 0 and 1")
-    guards = raw.get("guards") or {}
-    degrading = guards.get("recall_degrading_models") or []
-    for i, name in enumerate(degrading):
+    spec = validate(raw)
+    if not isinstance(spec, RoutingSpec):
+        for path, message in spec:
+            check.add(path, message)
+        raise PolicyError(check.problems)
+    _check_categories(spec, check)
+    rules = {c: _rule(spec.categories[c], c, ("categories", c), check, catalogue)
+             for c in CATEGORIES if c in spec.categories}
+    uncertain = _rule(spec.uncertain, "uncertain", ("uncertain",), check, catalogue)
+    for i, name in enumerate(spec.guards.recall_degrading_models):
         check.model(("guards", "recall_degrading_models", i), name, catalogue)
-    last_resort = raw.get("last_resort") or []
-    for i, name in enumerate(last_resort):
+    for i, name in enumerate(spec.last_resort):
         check.model(("last_resort", i), name, catalogue)
-    teams = {str(name): _constraints(body, ("teams", name), check) for name, body in (raw.get("teams") or {}).items()}
     if check.problems:
         raise PolicyError(check.problems)
     policy = Policy(
-        categories={c: r for c, r in rules.items() if r is not None},
-        uncertain=uncertain,  # type: ignore[arg-type]
-        confidence_threshold=float(threshold),
-        default_output_tokens=int(raw.get("default_output_tokens", 500)),
-        recall_limit_tokens=int(guards.get("recall_limit_tokens", 500_000)),
-        recall_degrading_models=frozenset(degrading),
-        last_resort=tuple(last_resort),
-        teams=teams,
+        categories=rules,
+        uncertain=uncertain,
+        confidence_threshold=spec.confidence_threshold,
+        default_output_tokens=spec.default_output_tokens,
+        recall_limit_tokens=spec.guards.recall_limit_tokens,
+        recall_degrading_models=frozenset(spec.guards.recall_degrading_models),
+        last_resort=tuple(spec.last_resort),
+        teams={name: _constraints(body) for name, body in spec.teams.items()},
+        keys={name: _key_constraints(body) for name, body in spec.keys.items()},
     )
     _check_reachability(policy, catalogue, check)
     if check.problems:
@@ -165,16 +134,31 @@ def parse_policy(raw: Any, lines: dict, catalogue: Catalogue, filename: str = RO
 
 
 def _check_reachability(policy: Policy, catalogue: Catalogue, check: _Checker) -> None:
-    """No team's constraints may leave a category with nowhere to go."""
+    """No team's (or key's) constraints may leave a category with nowhere to go."""
     from gateway.policy.decide import allowed_deployments  # decide imports this module's types
 
+    def stranded(constraints: Constraints) -> list[str]:
+        return [category for category, rule in [*policy.categories.items(), ("uncertain", policy.uncertain)]
+                if not any(allowed_deployments(catalogue.models[m], constraints)
+                           for m in [rule.route, *rule.fallbacks, *policy.last_resort])]
+
+    hint = "(add a fallback or last_resort model that satisfies them)"
     for team, constraints in policy.teams.items():
-        for category, rule in [*policy.categories.items(), ("uncertain", policy.uncertain)]:
-            chain = [rule.route, *rule.fallbacks, *policy.last_resort]
-            if not any(allowed_deployments(catalogue.models[m], constraints) for m in chain):
-                path = ("categories", category) if category != "uncertain" else ("uncertain",)
-                check.add(path, f"team {team!r}'s constraints leave {category} with no allowed deployment "
-                                "(add a fallback or last_resort model that satisfies them)")
+        for category in stranded(constraints):
+            path = ("categories", category) if category != "uncertain" else ("uncertain",)
+            check.add(path, f"the constraints of team {team!r} leave {category} with no allowed deployment {hint}")
+    # A key's team lives in the key store, not here: check it over the loosest team, which
+    # catches keys that no team could ever serve.
+    for key, constraints in policy.keys.items():
+        categories = stranded(constraints.over(Constraints()))
+        if categories:
+            check.add(("keys", key), f"the constraints of key {key!r} leave {', '.join(categories)} with no "
+                                     f"allowed deployment {hint}")
+
+
+def _duplicates(path: Path, exc: DuplicateKeys) -> PolicyError:
+    return PolicyError([f"{path}:{line}: {'.'.join(str(p) for p in key)}: duplicate key (first on line {first}); "
+                        "YAML would silently keep only one of them" for key, first, line in exc.duplicates])
 
 
 def load_policy(policies_dir: Path, catalogue: Catalogue | None = None) -> Policy:
@@ -184,8 +168,12 @@ def load_policy(policies_dir: Path, catalogue: Catalogue | None = None) -> Polic
         text = path.read_text()
     except FileNotFoundError:
         raise PolicyError([f"{path}: not found (set GATEWAY_POLICIES_DIR to the policies directory)"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError([f"{path}: cannot be read: {exc}"]) from None
     try:
         raw, lines = load_with_lines(text)
+    except DuplicateKeys as exc:
+        raise _duplicates(path, exc) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else "?"
