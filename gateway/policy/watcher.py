@@ -20,7 +20,7 @@ def _fingerprint(directory: Path) -> tuple:
         try:
             stat = (directory / name).stat()
             stamps.append((name, stat.st_mtime_ns, stat.st_size))
-        except FileNotFoundError:
+        except OSError:  # missing or unreadable: the reload that follows reports why
             stamps.append((name, None, None))
     return tuple(stamps)
 
@@ -45,13 +45,23 @@ class PolicyWatcher:
             policy = load_policy(settings.policies_dir, catalogue)
         except (PolicyError, CatalogueError) as exc:
             log.error("policy change refused, keeping the running policy:\n%s", exc)
-            self._on_reload(False)
+            self._report(False)
+            return False
+        except Exception:  # a loader bug must not end hot reload, nor replace a good policy
+            log.exception("policy change refused (unexpected error while loading), keeping the running policy")
+            self._report(False)
             return False
         # Two attribute writes with no await between them: no request sees a mixed pair.
         self._ctx.catalogue, self._ctx.policy = catalogue, policy
         log.info("policy reloaded from %s", settings.policies_dir)
-        self._on_reload(True)
+        self._report(True)
         return True
+
+    def _report(self, ok: bool) -> None:
+        try:
+            self._on_reload(ok)
+        except Exception:  # the metric is secondary to keeping the watcher alive
+            log.exception("policy reload callback failed")
 
     async def check(self) -> bool | None:
         """Reload if the files changed since the last look; None when nothing changed."""
@@ -64,7 +74,10 @@ class PolicyWatcher:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self._interval_s)
-            await self.check()
+            try:
+                await self.check()
+            except Exception:  # keep polling: the next change may well be valid
+                log.exception("policy watcher check failed; still watching")
 
     def start(self) -> None:
         """Start polling in the background."""
