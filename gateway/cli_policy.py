@@ -8,10 +8,13 @@ from pathlib import Path
 import typer
 import yaml
 
-from gateway.catalogue import load_catalogue
+from gateway.catalogue import CatalogueError, load_catalogue
 from gateway.policy import PolicyError, load_policy
+from gateway.policy.model import PREFERENCES
 from gateway.policy.optimize import Infeasible, as_routing_yaml, optimize, price_assumptions
 from gateway.policy.simulate import (
+    SCORES_FILE,
+    ScoresError,
     blend_cost,
     evaluate,
     format_diff,
@@ -24,6 +27,8 @@ from gateway.policy.simulate import (
 app = typer.Typer(help="Validate, simulate, compare and optimise routing policies.", no_args_is_help=True)
 TRAFFIC = typer.Option(Path("policies/traffic/sample-mix.yaml"), "--traffic", help="Traffic mix YAML.")
 AT = typer.Option(None, "--at", help="Price at this time (ISO, UTC): the week from it is averaged. Default: now.")
+PREFERENCE = typer.Option("balanced", "--preference", help="Simulate callers with this preference: cheapest, "
+                          "balanced or quality.")
 
 
 def _when(at: str | None) -> datetime:
@@ -36,13 +41,40 @@ def _when(at: str | None) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _fail(message: str) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(1)
+
+
 def _load(directory: Path):
     try:
         catalogue = load_catalogue(directory)
+    except CatalogueError as exc:
+        raise _fail(str(exc)) from None
+    except Exception as exc:  # a shape the catalogue loader does not check yet: a message, not a traceback
+        raise _fail(f"{directory / 'models.yaml'}: invalid ({type(exc).__name__}: {exc})") from None
+    try:
         return catalogue, load_policy(directory, catalogue)
-    except (PolicyError, ValueError) as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
+    except PolicyError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _scores(directory: Path, fallback: Path | None = None):
+    """The quality table; a base branch older than scores.yaml is scored with `fallback`'s table."""
+    try:
+        if fallback is not None and not (directory / SCORES_FILE).exists():
+            typer.echo(f"note: {directory} has no {SCORES_FILE}; scoring it with {fallback / SCORES_FILE}", err=True)
+            directory = fallback
+        return load_scores(directory)
+    except ScoresError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _preference(value: str) -> str:
+    if value not in PREFERENCES:
+        raise typer.BadParameter(f"expected one of {', '.join(sorted(PREFERENCES))}, got {value!r}",
+                                 param_hint="--preference")
+    return value
 
 
 def _traffic(path: Path):
@@ -63,22 +95,25 @@ def check(directory: Path = typer.Argument(Path("policies"), help="Policies dire
 
 @app.command("simulate")
 def simulate_command(directory: Path = typer.Argument(Path("policies")), traffic: Path = TRAFFIC,
-                     at: str | None = AT) -> None:
-    """Cost per million requests and expected quality of a policy on a traffic mix."""
+                     at: str | None = AT, preference: str = PREFERENCE) -> None:
+    """Cost per million requests, expected quality and savings of a policy on a traffic mix."""
+    preference = _preference(preference)
     catalogue, policy = _load(directory)
-    report = simulate(policy, _traffic(traffic), catalogue, load_scores(directory), _when(at))
-    typer.echo(format_report(report, f"policy {directory} on {traffic}"))
+    report = simulate(policy, _traffic(traffic), catalogue, _scores(directory), _when(at), preference)
+    typer.echo(format_report(report, f"policy {directory} on {traffic} (preference {preference})"))
 
 
 @app.command()
-def diff(old: Path, new: Path, traffic: Path = TRAFFIC, at: str | None = AT) -> None:
-    """What changing policy OLD into NEW does to cost and quality."""
+def diff(old: Path, new: Path, traffic: Path = TRAFFIC, at: str | None = AT, preference: str = PREFERENCE) -> None:
+    """What changing policy OLD into NEW does to cost, quality and savings."""
+    preference = _preference(preference)
     mix = _traffic(traffic)
     now = _when(at)
     old_catalogue, old_policy = _load(old)
     new_catalogue, new_policy = _load(new)
-    before = simulate(old_policy, mix, old_catalogue, load_scores(old), now)
-    after = simulate(new_policy, mix, new_catalogue, load_scores(new), now)
+    new_scores = _scores(new)
+    before = simulate(old_policy, mix, old_catalogue, _scores(old, fallback=new), now, preference)
+    after = simulate(new_policy, mix, new_catalogue, new_scores, now, preference)
     typer.echo(format_diff(before, after))
 
 
@@ -93,7 +128,7 @@ def optimize_command(
 ) -> None:
     """Propose the cheapest routing.yaml meeting a quality target (measured verdicts kept)."""
     catalogue, policy = _load(directory)
-    scores, mix, now = load_scores(directory), _traffic(traffic), _when(at)
+    scores, mix, now = _scores(directory), _traffic(traffic), _when(at)
     try:
         assignment = optimize(policy, mix, catalogue, scores, now, min_quality, floor)
     except Infeasible as exc:

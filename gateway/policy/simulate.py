@@ -12,11 +12,17 @@ from typing import Any
 import yaml
 
 from gateway.catalogue import Catalogue
-from gateway.policy.model import CATEGORIES, Policy
+from gateway.policy.decide import _primary  # the same first choice decide() makes for a preference
+from gateway.policy.model import CATEGORIES, PREFERENCES, Policy
 from gateway.pricing import cost
 from gateway.usage import Usage
 
 MILLION = Decimal(1_000_000)
+SCORES_FILE = "scores.yaml"
+
+
+class ScoresError(ValueError):
+    """scores.yaml is missing or malformed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,18 +68,37 @@ class Report:
     @property
     def saving_vs_opus(self) -> float:
         """Fraction of the all-Opus bill saved."""
-        return float(1 - self.cost_per_million / self.all_opus_cost_per_million)
+        return _saving(self.cost_per_million, self.all_opus_cost_per_million)
 
     @property
     def saving_vs_best(self) -> float:
         """Fraction of the always-the-best-model bill saved."""
-        return float(1 - self.cost_per_million / self.all_best_cost_per_million)
+        return _saving(self.cost_per_million, self.all_best_cost_per_million)
+
+
+def _saving(spent: Decimal, reference: Decimal) -> float:
+    return float(1 - spent / reference) if reference else 0.0
 
 
 def load_scores(policies_dir: Path) -> dict[str, dict[str, float]]:
-    """The SMQTS table from scores.yaml: model → category → score."""
-    raw = yaml.safe_load((Path(policies_dir) / "scores.yaml").read_text())
-    return {model: {c: float(v) for c, v in table.items()} for model, table in raw["scores"].items()}
+    """The SMQTS table from scores.yaml: model → category → score; ScoresError when missing or malformed."""
+    path = Path(policies_dir) / SCORES_FILE
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ScoresError(f"{path}: not found: simulation needs the SMQTS quality table") from None
+    except (OSError, yaml.YAMLError) as exc:
+        raise ScoresError(f"{path}: cannot be read: {exc}") from None
+    table = raw.get("scores") if isinstance(raw, Mapping) else None
+    if not isinstance(table, Mapping):
+        raise ScoresError(f"{path}: needs a 'scores' mapping of model → category → score")
+    scores: dict[str, dict[str, float]] = {}
+    for model, row in table.items():
+        if not isinstance(row, Mapping) or not all(
+                c in CATEGORIES and isinstance(v, int | float) and not isinstance(v, bool) for c, v in row.items()):
+            raise ScoresError(f"{path}: scores.{model}: needs a mapping of SMQTS category → number")
+        scores[str(model)] = {c: float(v) for c, v in row.items()}
+    return scores
 
 
 def load_traffic(path: Path) -> Traffic:
@@ -117,6 +142,8 @@ def request_cost(model: str, traffic: CategoryTraffic, catalogue: Catalogue, at:
 
 def best_model(category: str, scores: Mapping[str, Mapping[str, float]]) -> str:
     """The highest-scoring model for a category."""
+    if not any(category in table for table in scores.values()):
+        raise ScoresError(f"{SCORES_FILE} scores no model on {category}")
     return max((m for m in scores if category in scores[m]), key=lambda m: scores[m][category])
 
 
@@ -144,15 +171,17 @@ def evaluate(assignment: Mapping[str, str], traffic: Traffic, catalogue: Catalog
                   best_quality)
 
 
-def policy_assignment(policy: Policy) -> dict[str, str]:
-    """Each category's first-choice model under the balanced preference."""
-    return {category: rule.route for category, rule in policy.categories.items()}
+def policy_assignment(policy: Policy, preference: str = "balanced") -> dict[str, str]:
+    """Each category's first-choice model under `preference` (cheapest / balanced / quality)."""
+    if preference not in PREFERENCES:
+        raise ValueError(f"preference must be one of {', '.join(sorted(PREFERENCES))}, got {preference!r}")
+    return {category: _primary(rule, preference) for category, rule in policy.categories.items()}
 
 
 def simulate(policy: Policy, traffic: Traffic, catalogue: Catalogue, scores: Mapping[str, Mapping[str, float]],
-             at: datetime) -> Report:
-    """What `policy` costs and delivers on `traffic`."""
-    return evaluate(policy_assignment(policy), traffic, catalogue, scores, at, catalogue.baseline_model)
+             at: datetime, preference: str = "balanced") -> Report:
+    """What `policy` costs and delivers on `traffic` for callers with `preference`."""
+    return evaluate(policy_assignment(policy, preference), traffic, catalogue, scores, at, catalogue.baseline_model)
 
 
 def blend_cost(shares: Mapping[str, float], traffic: Traffic, catalogue: Catalogue, at: datetime) -> Decimal:
@@ -175,10 +204,14 @@ def format_report(report: Report, title: str) -> str:
         f"cost per 1M requests: ${report.cost_per_million:,.2f}",
         f"expected quality: {quality} (always-best: {report.all_best_quality:.2f})",
         f"all-Opus: ${report.all_opus_cost_per_million:,.2f} -> saving {report.saving_vs_opus:.1%} "
-        f"({report.all_opus_cost_per_million / report.cost_per_million:.2f}x cheaper)",
+        f"({_times(report.all_opus_cost_per_million, report.cost_per_million)} cheaper)",
         f"always-best model: ${report.all_best_cost_per_million:,.2f} -> saving {report.saving_vs_best:.1%}",
     ]
     return "\n".join(lines)
+
+
+def _times(reference: Decimal, spent: Decimal) -> str:
+    return f"{reference / spent:.2f}x" if spent else "n/a"
 
 
 def format_diff(old: Report, new: Report) -> str:
@@ -194,7 +227,11 @@ def format_diff(old: Report, new: Report) -> str:
     new_q = f"{new.quality:.2f}" if new.quality is not None else "unknown"
     change = (new.cost_per_million / old.cost_per_million - 1) if old.cost_per_million else Decimal(0)
     lines += [f"cost per 1M requests: ${old.cost_per_million:,.2f} -> ${new.cost_per_million:,.2f} ({change:+.1%})",
-              f"expected quality: {old_q} -> {new_q}"]
+              f"expected quality: {old_q} -> {new_q} (always-best: {new.all_best_quality:.2f})",
+              f"saving vs all-Opus: {old.saving_vs_opus:.1%} -> {new.saving_vs_opus:.1%} "
+              f"({_times(old.all_opus_cost_per_million, old.cost_per_million)} -> "
+              f"{_times(new.all_opus_cost_per_million, new.cost_per_million)} cheaper)",
+              f"saving vs always-best: {old.saving_vs_best:.1%} -> {new.saving_vs_best:.1%}"]
     return "\n".join(lines)
 
 
