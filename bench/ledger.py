@@ -15,8 +15,8 @@ per batch, the cost of `record()` on the request path (µs per call), this proce
     .venv/bin/python bench/ledger.py --rate 5000 --duration 30
     .venv/bin/python bench/ledger.py --database-url sqlite:////tmp/bench-ledger.db
 
-TODO (added later through the gateway itself, not here): the soak test, and request latency
-with the ledger on versus off.
+Through the gateway itself: bench/ledger_overhead.py (request latency with the ledger on versus
+off, same run) and bench/soak.py (20 minutes of load, resident memory every minute).
 """
 
 from __future__ import annotations
