@@ -65,10 +65,11 @@ def build_context(settings: Settings, metrics: GatewayMetrics, recorders: Sequen
         from gateway.ledger import LedgerWriter, create_engine
 
         engine = create_engine(settings.database_url)
-        writer = LedgerWriter(settings.database_url, settings.spool_dir, engine=engine)
+        writer = LedgerWriter(settings.database_url, settings.spool_dir, engine=engine,
+                              on_batch=metrics.observe_ledger_batch, on_tick=metrics.refresh)
         keys = KeyCache(engine, settings.key_refresh_s)
         all_recorders.append(writer)
-        metrics.watch_ledger(writer)
+        metrics.watch_ledger(writer, latency_pushed=True)
     guard = BudgetGuard(state, keys, on_reject=metrics.budget_rejected, on_rate_limit=metrics.rate_limited)
     return GatewayContext(settings, catalogue, policy, state, providers, clients, breakers, dispatcher, guard,
                           all_recorders, engine, writer, keys)

@@ -173,3 +173,24 @@ async def test_rows_stay_queued_when_the_spool_fails_too(tmp_path: Path) -> None
     assert failures == [10] and writer.queue_depth == 10  # put back, not lost
     await writer.close()
     assert spool_lines(spool) == 10 and writer.rows_dropped == 0
+
+
+async def test_each_writer_pushes_its_own_metrics_without_a_scrape(ledger_url: str, tmp_path: Path) -> None:  # noqa: F811
+    # With several workers the one answering a scrape cannot read the others' writers: each writer
+    # must report every batch and its queue itself.
+    from gateway.metrics import GatewayMetrics
+
+    metrics = GatewayMetrics(multiproc_dir="")
+    writer = LedgerWriter(ledger_url, tmp_path / "spool", batch_size=50, flush_interval_s=0.05,
+                          on_batch=metrics.observe_ledger_batch, on_tick=metrics.refresh)
+    metrics.watch_ledger(writer, latency_pushed=True)
+    await writer.start()
+    for i in range(120):
+        writer.record(make_record(i))
+    sample = lambda name: metrics.registry.get_sample_value(name) or 0  # noqa: E731
+    await wait_for(lambda: sample("gateway_ledger_rows_written_total") == 120, what="rows counted")
+    batches = len(writer.batch_latencies_s)
+    assert batches >= 3  # batches of at most 50
+    assert sample("gateway_ledger_write_duration_seconds_count") == batches  # one observation per batch
+    assert sample("gateway_ledger_queue_depth") == 0
+    await writer.close()

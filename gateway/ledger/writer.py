@@ -14,7 +14,7 @@ import collections
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
@@ -75,8 +75,14 @@ class LedgerWriter:
         retry_max_s: float = 5.0,
         rescan_s: float = 30.0,
         engine: AsyncEngine | None = None,
+        on_batch: Callable[[float], None] | None = None,
+        on_tick: Callable[[], None] | None = None,
     ) -> None:
         self.database_url = database_url
+        # Pushed, not pulled at scrape time: with several workers, the one answering a scrape
+        # cannot read the others' writers, so each reports its own (every batch, every tick).
+        self._on_batch = on_batch
+        self._on_tick = on_tick
         self.batch_size = batch_size
         self.flush_interval_s = flush_interval_s
         self.queue_max = queue_max
@@ -195,6 +201,8 @@ class LedgerWriter:
             self._wake.clear()
             try:
                 await self._drain()
+                if self._on_tick is not None:
+                    self._on_tick()
                 if self._closing:
                     # Rows that overflowed to the spool go in now if the database is up,
                     # rather than waiting for the next start.
@@ -258,6 +266,8 @@ class LedgerWriter:
         elapsed = time.perf_counter() - started
         self.last_write_latency_s = elapsed
         self.batch_latencies_s.append(elapsed)
+        if self._on_batch is not None:
+            self._on_batch(elapsed)
         self.rows_written += inserted
         self.rows_duplicate += len(batch) - inserted
 

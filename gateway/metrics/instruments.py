@@ -98,6 +98,7 @@ class GatewayMetrics:
         self.limit_label = LabelGuard(4, allowed=("requests", "tokens"))
 
         self._ledger_source: LedgerStats | None = None
+        self._ledger_latency_pushed = False
         self._ledger_seen = (0, 0)
         self._ledger_lock = threading.Lock()
 
@@ -175,7 +176,8 @@ class GatewayMetrics:
         new_written = written - seen_written if written >= seen_written else written
         new_errors = errors - seen_errors if errors >= seen_errors else errors
         capacity = getattr(stats, "queue_capacity", None)
-        latency = stats.last_write_latency_s if (new_written or new_errors) else None
+        pushed = self._ledger_latency_pushed
+        latency = stats.last_write_latency_s if (new_written or new_errors) and not pushed else None
         self.observe_ledger(int(stats.queue_depth), int(stats.spool_rows), latency,
                             int(capacity) if capacity is not None else None)
         if new_written > 0:
@@ -183,9 +185,18 @@ class GatewayMetrics:
         if new_errors > 0:
             self.ledger_write_errors.inc(new_errors)
 
-    def watch_ledger(self, stats: LedgerStats) -> None:
-        """Read `stats` at every scrape (see `refresh`)."""
+    def watch_ledger(self, stats: LedgerStats, latency_pushed: bool = False) -> None:
+        """Read `stats` at every `refresh` (each scrape; each writer tick when it calls it).
+
+        With `latency_pushed` the writer reports every batch's latency itself (`observe_ledger_batch`),
+        so the copy leaves the histogram alone.
+        """
         self._ledger_source = stats
+        self._ledger_latency_pushed = latency_pushed
+
+    def observe_ledger_batch(self, seconds: float) -> None:
+        """Record the latency of one ledger batch write (called by the writer, per batch)."""
+        self.ledger_write_duration.observe(seconds)
 
     def refresh(self) -> None:
         """Pull the values that are read rather than pushed (the watched ledger stats); never raises."""
