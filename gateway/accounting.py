@@ -57,4 +57,4 @@ def settle(ctx: GatewayContext, record: RequestRecord, dispatch_log: DispatchLog
     record.latency_ms = (time.perf_counter() - started) * 1000
     emit(ctx, record)
     if reservation is not None:
-        ctx.guard.settle_later(reservation, record.cost_usd)
+        ctx.guard.settle_later(reservation, record.cost_usd, record.usage.output)

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.auth import Caller
-from gateway.errors import RateLimited
+from gateway.errors import GatewayError, RateLimited
 from gateway.keycache import KeyCache
 from gateway.ledger import BudgetRow, spends_since
 from gateway.state import StateStore
@@ -61,6 +61,10 @@ def _usd(amount: Decimal) -> str:
     return format(amount.normalize(), "f")
 
 
+def _tpm_key(key_id: str) -> str:
+    return f"gw:tpm:{key_id}:{int(time.time() // 60)}"
+
+
 def _counter_key(budget: BudgetRow, start: datetime) -> str:
     return f"gw:spend:{budget.scope}:{budget.scope_id}:{budget.period}:{start:%Y%m%d}"
 
@@ -81,6 +85,7 @@ class Reservation:
     counters: list[Counter] = field(default_factory=list)
     micro_usd: int = 0  # what the counters still hold for this request (0 once settled or released)
     settled: bool = False
+    tpm_counter: str | None = None  # the key's tokens-per-minute counter: output tokens join it when settled
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +124,7 @@ class BudgetGuard:
                 raise RateLimited(f"rate limit of {caller.rpm} requests per minute reached for key "
                                   f"{caller.key_id}; retry in {retry_after}s", headers={"retry-after": retry_after})
         if caller.tpm:
-            used = await self._state.incr(f"gw:tpm:{caller.key_id}:{minute}", prompt_tokens, 120)
+            used = await self._state.incr(_tpm_key(caller.key_id), prompt_tokens, 120)
             if used > caller.tpm:
                 self._on_rate_limit("key", "tokens")
                 raise RateLimited(f"rate limit of {caller.tpm} tokens per minute reached for key "
@@ -138,6 +143,8 @@ class BudgetGuard:
         """Atomically reserve the estimated cost against every budget; 429 if one would be exceeded."""
         budgets = self._budgets(caller)
         reservation = Reservation(micro_usd=int(estimate_usd * MICRO) + 1)
+        if caller.tpm:
+            reservation.tpm_counter = _tpm_key(caller.key_id)
         if not budgets:
             return reservation
         self._bind_to_task(reservation)  # before the first counter changes, so no failure below can leak it
@@ -198,13 +205,24 @@ class BudgetGuard:
         """Replace the reserved estimate with the actual cost."""
         await self._apply(reservation.counters, self._close(reservation, actual_usd))
 
-    def settle_later(self, reservation: Reservation, actual_usd: Decimal) -> None:
-        """Settle from synchronous code (the end of a stream) without blocking it."""
+    def settle_later(self, reservation: Reservation, actual_usd: Decimal, output_tokens: int = 0) -> None:
+        """Settle from synchronous code (the end of a stream) without blocking it.
+
+        Admission counted the prompt against tokens per minute; the answer's tokens count too.
+        """
+        if reservation.tpm_counter and output_tokens > 0:
+            self._spawn(self._count_tokens(reservation.tpm_counter, output_tokens))
         if not reservation.counters:
             return
         delta = self._close(reservation, actual_usd)
         if delta:
             self._spawn(self._apply(reservation.counters, delta))
+
+    async def _count_tokens(self, key: str, tokens: int) -> None:
+        try:
+            await self._state.incr(key, tokens, 120)
+        except GatewayError as exc:  # fail-closed state is down: the answer is already delivered
+            log.warning("output tokens not counted against the rate limit: %s", exc.message)
 
     async def reconcile(self, engine: AsyncEngine) -> None:
         """Raise each current-period counter to the ledger's spend (counters include in-flight reservations)."""

@@ -10,6 +10,7 @@ from decimal import Decimal
 import asyncpg
 import httpx
 import openai
+import orjson
 import pytest
 import redis
 
@@ -217,6 +218,27 @@ def test_rate_limit_per_key_is_shared_through_redis(ledger_gateway, upstream, re
     with pytest.raises(openai.RateLimitError, match="requests per minute"):
         client.chat.completions.create(model="gpt-5.5", messages=HELLO)
     assert any(k.startswith(b"gw:rpm:") for k in redis.Redis.from_url(redis_url).keys())
+
+
+def test_tokens_per_minute_count_the_answer_too(ledger_gateway, upstream, redis_url):
+    # Admission counts about a quarter of the body's bytes as prompt tokens; the settlement adds the
+    # answer's tokens (the mock's completion_tokens: 5). So a limit the prompts alone never reach is reached.
+    body = orjson.dumps({"model": "gpt-5.5", "messages": HELLO})
+    prompt_estimate = len(body) // 4
+    key = create_key(ledger_gateway, team="default", tpm=2 * prompt_estimate + 3)["key"]
+    headers = {"Authorization": f"Bearer {key}", "content-type": "application/json"}
+    url = ledger_gateway.base_url + "/chat/completions"
+    if time.time() % 60 > 55:  # both requests must fall in the same minute's counter
+        time.sleep(60.5 - time.time() % 60)
+    assert httpx.post(url, content=body, headers=headers).status_code == 200
+    store = redis.Redis.from_url(redis_url)
+
+    def counted() -> float:
+        return sum(float(store.get(k)) for k in store.keys(b"gw:tpm:*"))
+
+    assert wait_for(lambda: counted() == prompt_estimate + 5, timeout=5), counted()
+    refused = httpx.post(url, content=body, headers=headers)
+    assert refused.status_code == 429 and "tokens per minute" in refused.json()["error"]["message"]
 
 
 @pytest.mark.parametrize("fail_open", [True, False])
