@@ -16,6 +16,7 @@ from gateway.breaker_sync import BreakerSync
 from gateway.breakers import CircuitBreakers
 from gateway.budgets import BudgetGuard
 from gateway.catalogue import load_catalogue
+from gateway.classify.model import load_model
 from gateway.context import GatewayContext
 from gateway.dispatch import Dispatcher, RetrySettings
 from gateway.errors import GatewayError
@@ -48,6 +49,7 @@ def build_context(settings: Settings, metrics: GatewayMetrics, recorders: Sequen
     if settings.simulate:
         catalogue = catalogue.simulated()
     policy = load_policy(settings.policies_dir, catalogue)
+    load_model()  # the classifier's weights: a missing or bad file stops start-up, not the first request
     clients = UpstreamClients(settings.connect_timeout_s, settings.read_timeout_s, settings.total_timeout_s)
     providers = {
         "openai_compat": OpenAICompatProvider(clients, settings),
