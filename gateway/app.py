@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -69,12 +70,31 @@ def build_context(settings: Settings, metrics: GatewayMetrics, recorders: Sequen
         engine = create_engine(settings.database_url)
         writer = LedgerWriter(settings.database_url, settings.spool_dir, engine=engine,
                               on_batch=metrics.observe_ledger_batch, on_tick=metrics.refresh)
-        keys = KeyCache(engine, settings.key_refresh_s)
+        keys = KeyCache(engine, settings.key_refresh_s, shared=state if settings.redis_url else None)
         all_recorders.append(writer)
         metrics.watch_ledger(writer, latency_pushed=True)
     guard = BudgetGuard(state, keys, on_reject=metrics.budget_rejected, on_rate_limit=metrics.rate_limited)
     return GatewayContext(settings, catalogue, policy, state, providers, clients, breakers, dispatcher, guard,
                           all_recorders, engine, writer, keys)
+
+
+async def _check_ledger_schema(database_url: str) -> None:
+    """Refuse a ledger at another schema revision (naming the command); an unreachable one only warns.
+
+    A database that is down must not keep the gateway down: rows go to the spool and keys come
+    from the shared snapshot until it answers.
+    """
+    from gateway.ledger import LedgerOutOfDate, LedgerSchemaError
+    from gateway.ledger.migrate import check_up_to_date_async
+
+    try:
+        async with asyncio.timeout(10):
+            await check_up_to_date_async(database_url)
+    except (LedgerOutOfDate, LedgerSchemaError):
+        raise
+    except Exception as exc:
+        log.warning("ledger database unreachable at start-up (%s): serving anyway, ledger rows are spooled "
+                    "until it answers", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
 
 def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] = ()) -> FastAPI:
@@ -88,9 +108,7 @@ def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] =
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if ctx.engine is not None:
-            from gateway.ledger.migrate import check_up_to_date_async
-
-            await check_up_to_date_async(settings.database_url)  # refuses an old schema, naming the command
+            await _check_ledger_schema(settings.database_url)
             await ctx.writer.start()
             await ctx.keys.start()
             # Budgets start from the ledger's spend for the period, not zero, and keep up with it.

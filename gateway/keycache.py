@@ -2,7 +2,9 @@
 
 The database is never on the request path: a slow or saturated PostgreSQL delays the next
 refresh, not a request. Keys created or revoked through this replica apply at once; other
-replicas pick them up on their next refresh.
+replicas pick them up on their next refresh. With Redis configured each refresh also leaves a
+snapshot there (hashes only, never a key), so a replica that starts while the database is down
+still knows every key and budget.
 """
 
 from __future__ import annotations
@@ -10,13 +12,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.ledger import BudgetRow, KeyRow, hash_key, load_budgets, load_keys
 
+if TYPE_CHECKING:
+    from gateway.state import StateStore
+
 log = logging.getLogger("gateway.keys")
+SNAPSHOT_KEY = "gw:keys:snapshot"
+SNAPSHOT_TTL_S = 7 * 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +43,9 @@ class KeyEntry:
 class KeyCache:
     """key hash → KeyEntry and (scope, id) → budgets, swapped atomically on each refresh."""
 
-    def __init__(self, engine: AsyncEngine, refresh_s: float = 5.0) -> None:
+    def __init__(self, engine: AsyncEngine, refresh_s: float = 5.0, shared: StateStore | None = None) -> None:
         self._engine = engine
+        self._shared = shared
         self._refresh_s = refresh_s
         self._keys: Mapping[str, KeyEntry] = {}
         self._budgets: Mapping[tuple[str, str], tuple[BudgetRow, ...]] = {}
@@ -75,7 +87,13 @@ class KeyCache:
                 budget_rows = await load_budgets(self._engine)
         except Exception as exc:  # any database trouble: keep serving from the cached view
             log.warning("key cache refresh failed, serving the cached view: %s", exc)
+            if not self.loaded:
+                await self._load_snapshot()
             return
+        self._install(rows, budget_rows)
+        await self._save_snapshot(rows, budget_rows)
+
+    def _install(self, rows: list[KeyRow], budget_rows: list[BudgetRow]) -> None:
         budgets: dict[tuple[str, str], list[BudgetRow]] = {}
         for budget in budget_rows:
             budgets.setdefault((budget.scope, budget.scope_id), []).append(budget)
@@ -85,6 +103,32 @@ class KeyCache:
         self._keys = {**keys, **self._added}
         self._budgets = {scope: tuple(items) for scope, items in budgets.items()}
         self.loaded = True
+
+    async def _save_snapshot(self, rows: list[KeyRow], budget_rows: list[BudgetRow]) -> None:
+        if self._shared is None:
+            return
+        snapshot = {"keys": [[r.key_hash, r.id, r.team, r.rpm, r.tpm] for r in rows],
+                    "budgets": [asdict(b) for b in budget_rows]}
+        try:
+            await self._shared.set(SNAPSHOT_KEY, orjson.dumps(snapshot, default=str).decode(), SNAPSHOT_TTL_S)
+        except Exception as exc:  # Redis trouble: the database view is what counts
+            log.warning("key snapshot not stored in the shared state: %s", exc)
+
+    async def _load_snapshot(self) -> None:
+        if self._shared is None:
+            return
+        try:
+            raw = await self._shared.get(SNAPSHOT_KEY)
+        except Exception as exc:
+            log.warning("key snapshot unreadable: %s", exc)
+            return
+        if not raw:
+            return
+        snapshot = orjson.loads(raw)
+        rows = [_SnapshotKey(*item) for item in snapshot["keys"]]
+        budgets = [_budget(item) for item in snapshot["budgets"]]
+        self._install(rows, budgets)  # type: ignore[arg-type]
+        log.warning("serving %d keys from the shared snapshot until the database answers", len(rows))
 
     async def _run(self) -> None:
         while True:
@@ -101,3 +145,19 @@ class KeyCache:
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _SnapshotKey:
+    """The fields of a KeyRow that a snapshot keeps."""
+
+    key_hash: str
+    id: str
+    team: str | None
+    rpm: int | None
+    tpm: int | None
+
+
+def _budget(item: dict[str, Any]) -> BudgetRow:
+    return BudgetRow(item["scope"], item["scope_id"], item["period"], Decimal(item["limit_usd"]),
+                     item["soft_fraction"], datetime.fromisoformat(item["updated_at"]))

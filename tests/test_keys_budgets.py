@@ -273,6 +273,24 @@ def test_startup_refuses_an_unmigrated_database(tmp_path, mock_policies):
         asyncio.run(start())
 
 
+def test_a_replica_starting_while_the_database_is_down_serves_keys_from_the_shared_snapshot(
+        ledger_gateway, start_gateway, redis_url, tmp_path, upstream):
+    created = create_key(ledger_gateway, team="default", rpm=100)
+    key = created["key"]
+    snapshot = lambda: (redis.Redis.from_url(redis_url).get("gw:keys:snapshot") or b"").decode()  # noqa: E731
+    assert wait_for(lambda: created["id"] in snapshot(), timeout=5)  # the next refresh left it in Redis
+    snapshot = snapshot()
+    assert key not in snapshot  # hashes only
+    down = "postgresql://postgres@127.0.0.1:9/ledger"  # the discard port: connections are refused
+    replica = start_gateway(database_url=down, redis_url=redis_url, spool_dir=tmp_path / "replica-spool")
+    client = openai.OpenAI(base_url=replica.base_url, api_key=key, max_retries=0)
+    assert client.chat.completions.create(model="gpt-5.5", messages=HELLO).choices
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=replica.base_url, api_key="gw-not-a-key", max_retries=0).chat.completions.create(
+            model="gpt-5.5", messages=HELLO)
+    assert wait_for(lambda: list((tmp_path / "replica-spool").glob("*")), timeout=5)  # its row waits in the spool
+
+
 def test_master_key_and_admin_key_are_required_for_admin(ledger_gateway):
     url = ledger_gateway.base_url.replace("/v1", "") + "/admin/keys"
     assert httpx.get(url).status_code == 401
