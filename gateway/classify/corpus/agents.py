@@ -7,6 +7,8 @@ import random
 from typing import Any
 
 from gateway.classify.corpus.common import Material
+from gateway.classify.corpus.prose_tasks import CHATS
+from gateway.classify.corpus.systems import GENERIC_SYSTEMS
 
 # (name, description, parameters, user requests that genuinely need the tool)
 ToolSpec = tuple[str, str, dict[str, str], tuple[str, ...]]
@@ -99,6 +101,63 @@ TRAIN_TOOLS: tuple[ToolSpec, ...] = (
         {"order_id": "string"},
         ("Where is my order {order}?", "Check whether order {order} has shipped yet."),
     ),
+    (
+        "kubectl_get",
+        "List Kubernetes resources in a namespace.",
+        {"resource": "string", "namespace": "string"},
+        ("Which pods in the {thing} namespace are not ready?", "Show me the failing deployments in production."),
+    ),
+    (
+        "scale_service",
+        "Scale a service to a number of replicas.",
+        {"service": "string", "replicas": "integer"},
+        ("Scale the {thing} service up to 6 replicas, traffic is spiking.",),
+    ),
+    (
+        "search_catalog",
+        "Search the store's product catalog.",
+        {"query": "string", "max_price": "number"},
+        ("Find me a waterproof jacket under $120 in size M.", "Do you have any {thing} in stock?"),
+    ),
+    (
+        "add_to_cart",
+        "Add a product to the shopping cart.",
+        {"sku": "string", "quantity": "integer"},
+        ("Put a USB-C cable in my cart.",),
+    ),
+    (
+        "get_customer",
+        "Fetch a customer's account by email.",
+        {"email": "string"},
+        (
+            "Has {person}@example.com paid the last invoice?",
+            "Look up the account for {person}@example.com and check for unpaid invoices.",
+        ),
+    ),
+    (
+        "query_logs",
+        "Search application logs for a time range.",
+        {"query": "string", "since": "string"},
+        ("Find errors from the checkout service in the last hour.", "How many 500s did the API log since midnight?"),
+    ),
+    (
+        "get_train_times",
+        "Live departures for a railway station.",
+        {"station": "string"},
+        ("When's the next train from {city} to the airport?",),
+    ),
+    (
+        "create_reminder",
+        "Set a reminder for the user.",
+        {"text": "string", "when": "string"},
+        ("Remind me to call {person} at 5pm.", "Set a reminder for the {thing} deadline on Friday morning."),
+    ),
+    (
+        "get_account_balance",
+        "Get the balance of one of the user's bank accounts.",
+        {"account": "string"},
+        ("How much is left in my savings account?", "Can I afford a $900 transfer from checking right now?"),
+    ),
 )
 # Held back from training so the shortcut-breaking evaluation uses tool sets the model never saw.
 EVAL_TOOLS: tuple[ToolSpec, ...] = (
@@ -170,6 +229,15 @@ def _fill(rng: random.Random, template: str) -> str:
     return template.format(**{k: rng.choice(v) for k, v in _FILL.items()})
 
 
+_AGENT_SYSTEMS = (
+    "You are a helpful assistant. Use the tools when needed.",
+    "You are an SRE bot with tools for the cluster. Act through the tools.",
+    "You help support agents; fetch account data with the functions provided.",
+    "You are a shopping assistant that can search the catalog and manage the cart.",
+    "Use the available functions to complete the user's request. Do not guess values you can look up.",
+)
+
+
 def p10(rng: random.Random, mat: Material, pool: tuple[ToolSpec, ...] = TRAIN_TOOLS) -> dict[str, Any]:
     """A tool-using request: a first turn that needs a tool, an agent loop mid-flight, or a ReAct text prompt."""
     specs = rng.sample(pool, min(len(pool), rng.randint(1, 4)))
@@ -180,8 +248,11 @@ def p10(rng: random.Random, mat: Material, pool: tuple[ToolSpec, ...] = TRAIN_TO
     if roll < 0.45:
         messages: list[dict[str, Any]] = [{"role": "user", "content": ask}]
         if rng.random() < 0.4:
-            messages.insert(0, {"role": "system", "content": "You are a helpful assistant. Use the tools when needed."})
-        return {"model": "auto", "messages": messages, "tools": tools}
+            messages.insert(0, {"role": "system", "content": rng.choice(_AGENT_SYSTEMS + GENERIC_SYSTEMS)})
+        out: dict[str, Any] = {"model": "auto", "messages": messages, "tools": tools}
+        if rng.random() < 0.15:
+            out["tool_choice"] = rng.choice(["required", "auto"])
+        return out
     if roll < 0.85:
         call_id = f"call_{rng.randint(1000, 9999)}"
         messages = [
@@ -211,21 +282,36 @@ def p10(rng: random.Random, mat: Material, pool: tuple[ToolSpec, ...] = TRAIN_TO
     return {"model": "auto", "messages": [{"role": "user", "content": text}]}
 
 
+_FRAMEWORK_SYSTEMS = (
+    "You are an assistant inside our workspace app. Tools are available if useful.",
+    "You can call tools, but only when the request needs live data or an action.",
+    "You are the company copilot. Answer directly when you can; use tools only when necessary.",
+)
+
+
 def attach_tools(request: dict[str, Any], rng: random.Random, pool: tuple[ToolSpec, ...]) -> dict[str, Any]:
     """The same request as sent by an agent framework that always attaches its tools."""
     out = copy.deepcopy(request)
     out["tools"] = [tool_schema(s) for s in rng.sample(pool, min(len(pool), rng.randint(1, 4)))]
-    if rng.random() < 0.4:
-        out["messages"].insert(
-            0,
-            {
-                "role": "system",
-                "content": "You are an assistant inside our workspace app. Tools are available if useful.",
-            },
-        )
+    has_system = any(m.get("role") == "system" for m in out["messages"])
+    if not has_system and rng.random() < 0.4:
+        system = rng.choice(_FRAMEWORK_SYSTEMS + GENERIC_SYSTEMS)
+        out["messages"].insert(0, {"role": "system", "content": system})
     return out
 
 
+_TRANSITIONS = (
+    "Thanks! Now a different request: ",
+    "Alright, moving on. ",
+    "OK, new task. ",
+    "Switching topics: ",
+    "Great, thanks. ",
+    "Perfect. One more thing: ",
+    "Nice. Next: ",
+    "Lol ok. ",
+    "Thanks. Another one: ",
+    "Understood. ",
+)
 _REPLIES = (
     "Sure, here you go.",
     "Here is what I found.",
@@ -240,9 +326,16 @@ def prepend_turns(request: dict[str, Any], rng: random.Random, openers: list[str
     out = copy.deepcopy(request)
     history: list[dict[str, Any]] = []
     for _ in range(rng.randint(1, 3)):
-        history.append({"role": "user", "content": rng.choice(openers)})
-        history.append({"role": "assistant", "content": rng.choice(_REPLIES)})
+        if rng.random() < 0.5:
+            ask, reply = rng.choice(CHATS)
+        else:
+            ask, reply = rng.choice(openers), rng.choice(_REPLIES)
+        history.append({"role": "user", "content": ask})
+        history.append({"role": "assistant", "content": reply})
     system = [m for m in out["messages"] if m.get("role") == "system"]
     rest = [m for m in out["messages"] if m.get("role") != "system"]
+    if rest and rng.random() < 0.45 and isinstance(rest[-1].get("content"), str):
+        # People signal a change of subject: "Thanks! Different question: ..."
+        rest[-1] = {**rest[-1], "content": rng.choice(_TRANSITIONS) + rest[-1]["content"]}
     out["messages"] = system + history + rest
     return out

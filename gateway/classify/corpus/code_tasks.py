@@ -58,6 +58,15 @@ _P1_TASKS = (
     "Please transfer all contents from the file named `{a}` to the file `{b}` located within the same directory. Following this transfer, update all relevant imports throughout the project and delete the original file.",
     "Create a new class named `{cls}` in `{b}` to encapsulate all parameters passed to `{fn}`. Then modify the calls to `{fn}` in `{a}` and `{c}` to build and pass a `{cls}` instance instead, and add the needed imports in those files.",
     "Introduce dependency injection for `{cls}`: accept the client in the constructor instead of creating it, and update all places that instantiate it.",
+    "Break `{a}` up into focused modules and fix the imports that point at it.",
+    "Convert every module next to `{a}` from CommonJS require calls to ES module imports, and update the files that import them.",
+    "Thread a request id through every layer: the handlers in `{a}`, the services in `{b}` and the database helpers in `{c}`.",
+    "Make `{cls}` and `{cls2}` implement a common protocol and switch their callers over to it.",
+    "Remove the global `db` singleton and pass a connection explicitly through `{a}`, `{b}` and all their callers.",
+    "Upgrade every call site of our internal `{fn}` API to the new keyword-only signature across the monorepo.",
+    "Swap the ORM calls in the repository classes for plain SQL behind the same interfaces, file by file.",
+    "Turn the {noun} functions scattered over `{a}` and `{c}` into one class in `{b}` and adjust the importers.",
+    "Apply the new error-handling convention to all modules: raise our AppError subclasses instead of bare exceptions, in `{a}`, `{b}` and beyond.",
 )
 _P1_PREFIX = (
     "Repository: {repo}\n\n",
@@ -114,6 +123,15 @@ _P2_INTRO = (
     "My script dies with this:",
     "My {svc} won't start anymore:",
     "Deploy failed, the container exits immediately:",
+    "Broke right after the last deploy:",
+    "Only a handful of customers hit this:",
+    "The {svc} falls over every few hours:",
+    "The {svc} threw an uncaught exception:",
+    "Updating a row raises this since Tuesday:",
+    "tried your suggestion, now it fails like this:",
+    "Error from the {svc} logs:",
+    "Crash report from the {svc}:",
+    "",
 )
 _P2_ASK = (
     "What's causing this and how do I fix it?",
@@ -128,6 +146,13 @@ _P2_ASK = (
     "What's going wrong here?",
     "how do I get past this?",
     "Why is it blowing up?",
+    "What's the underlying cause?",
+    "Which line is at fault, and what's the fix?",
+    "Talk me through the error and how to solve it.",
+    "Is this my code or the library?",
+    "it only fails sometimes, thoughts?",
+    "What should I change to fix it?",
+    "Please diagnose this.",
 )
 
 
@@ -164,16 +189,39 @@ _P3_ASK = (
     "Any concerns before I approve this PR?",
     "Critique this implementation like a strict reviewer would.",
     "Do a security review of this code.",
+    "Please look over this pull request; my main concern is {concern}.",
+    "What would you improve before it ships? Nitpicks welcome.",
+    "Mind taking a look at this? I want to know if the {concern} holds up.",
+    "Tear this apart, focusing on {concern}.",
+    "Would this pass your review? What would you object to?",
+    "Does this look sound to you, or would a reviewer object to parts of it?",
+    "Would you approve this change? Why or why not?",
+    "Check this for security holes.",
+    "Review my changes please, I'm new to {lang}.",
+    "What are the weaknesses of this code?",
+    "Please review the following and suggest improvements.",
 )
 
 
 def p3(rng: random.Random, mat: Material) -> dict[str, Any]:
     # Mostly diffs, as review requests mostly are, so a diff alone does not mean P9.
-    if rng.random() < 0.8:
+    if rng.random() < 0.65:
         payload, lang = _diff(rng, mat), "patch"
     else:
         payload, lang, _ = _code(rng, mat)
-    return user(combine(rng, pick(rng, _P3_ASK, lang=lang), payload))
+    concern = rng.choice(
+        [
+            "race conditions",
+            "error handling",
+            "caching behaviour",
+            "performance",
+            "naming",
+            "security",
+            "edge cases",
+            "resource leaks",
+        ]
+    )
+    return user(combine(rng, pick(rng, _P3_ASK, lang=lang, concern=concern), payload))
 
 
 _P4_ASK = (
@@ -191,6 +239,24 @@ _P4_ASK = (
     "Please write unittest TestCase classes for this.",
     "I need integration tests for this endpoint with mocked dependencies.",
     "Write failing tests first (TDD) for the behaviour described by this code.",
+    "Unit tests please, especially for bad and missing input.",
+    "Spec out `{sym}` with tests for the corner cases.",
+    "I need tests for this. Please use {framework}.",
+    "Which scenarios do my tests not cover yet? Write those.",
+    "Cover this user journey with e2e tests.",
+    "Generate test cases for `{sym}`, including boundary values.",
+    "Please add tests covering the error paths in this code.",
+    "Write a {framework} test file for the code below.",
+    "Create unit tests with mocks for the external calls in this code.",
+)
+
+
+_P4_DESCRIBED = (
+    "Write tests for `format_bytes(n)`, which renders 1536 as '1.5 KiB' and 0 as '0 B'.",
+    "Create tests for the password-reset flow: a valid token sets the new password, an expired token is rejected, and a used token cannot be reused.",
+    "Write property-based tests for a function that removes duplicates from a list while keeping order.",
+    "Write tests for a shopping-cart total that applies a 10% discount over $100 and never goes negative.",
+    "Generate unit tests for an `is_leap_year(year)` function.",
 )
 
 
@@ -198,7 +264,13 @@ def p4(rng: random.Random, mat: Material) -> dict[str, Any]:
     payload, lang, sym = _code(rng, mat)
     if rng.random() < 0.2:
         payload = f"Problem: {rng.choice(_P6_SPECS).format(n=rng.randint(2, 9))}\n\nSolution under test:\n{payload}"
-    return user(combine(rng, pick(rng, _P4_ASK, sym=sym, lang=lang), payload))
+    framework = rng.choice(
+        ["pytest", "unittest", "Jest", "Vitest", "JUnit 5", "RSpec", "Go's testing package", "xUnit", "Mocha"]
+    )
+    if rng.random() < 0.15:
+        # Described behaviour instead of code.
+        return user(f"{rng.choice(_P4_DESCRIBED)} Use {framework}.")
+    return user(combine(rng, pick(rng, _P4_ASK, sym=sym, lang=lang, framework=framework), payload))
 
 
 _P5_SCHEMAS = (
@@ -209,6 +281,9 @@ _P5_SCHEMAS = (
     "CREATE TABLE products (sku TEXT PRIMARY KEY, title TEXT, category TEXT, price_cents INT);\n"
     "CREATE TABLE order_items (order_id INT, sku TEXT, qty INT);",
     "Tables:\n- students(student_id, name, enrolled_year)\n- courses(course_id, title, credits)\n- enrollments(student_id, course_id, grade)",
+    "Schema:\naccounts(id, owner, opened_on, tier)\nlogins(account_id, device, logged_in_at)",
+    "Given tables tickets(id, requester_id, opened_at, closed_at, priority) and agents(id, name, team):",
+    "Table `rentals` with columns bike_id, station_id, started_at (TIMESTAMP), minutes, fare.",
     "CREATE TABLE flights (flight_no TEXT, origin TEXT, destination TEXT, departs_at TIMESTAMP, airline_id INT);\n"
     "CREATE TABLE airlines (airline_id INT PRIMARY KEY, name TEXT, country TEXT);",
 )
@@ -232,6 +307,13 @@ _P5_ASK = (
     "SQL question: I need {q}. What's the query?",
     "Write a MySQL query listing {q}.",
     "Can you write the SELECT statement for {q}?",
+    "Which query gives me {q}?",
+    "SQL needed: {q}.",
+    "BigQuery dialect, please: {q}.",
+    "What's the Snowflake query for {q}?",
+    "I need a query listing {q}.",
+    "Using these tables, how many rows match {q}? Give me the SQL.",
+    "Find {q} with a SQL query.",
 )
 
 
@@ -262,6 +344,17 @@ _P6_SPECS = (
     "Rotate an n x n matrix by 90 degrees in place.",
     "Write a function that converts a Roman numeral to an integer.",
     "Implement Dijkstra's algorithm for a weighted graph given as an adjacency list.",
+    "Given daily stock prices, find the best single buy and sell days.",
+    "Implement a fixed-capacity circular buffer with push, pop and peek.",
+    "Group a list of words into sets of anagrams.",
+    "Serialize and deserialize a binary tree.",
+    "Count the ways to climb n stairs taking one or two steps at a time.",
+    "Implement a binary min-heap from scratch.",
+    "Return the k points closest to the origin.",
+    "Evaluate an arithmetic expression string with +, -, *, / and parentheses.",
+    "Implement a consistent-hashing ring with virtual nodes.",
+    "Remove duplicates from a sorted array in place and return the new length.",
+    "Implement a function that checks whether a Sudoku board is valid.",
 )
 _P6_ASK = (
     "{spec}",
@@ -272,10 +365,25 @@ _P6_ASK = (
     "{spec}\n\nExample: input [3, 1, 2] -> output {n}",
     "Solve: {spec} Constraints: 1 <= n <= 10^5.",
     "Can you code a solution? {spec}",
+    "Write a {lang} function: {spec}",
+    "{spec} Efficient solution in {lang}, please.",
+    "Coding question: {spec}",
+    "{spec} Readable code first, then the big-O.",
+    "Input/output task. {spec} Read from stdin, write to stdout.",
+)
+
+
+_P6_STUB_ASK = (
+    "Complete this function:",
+    "Implement the function below.",
+    "Fill in the body so the doctests pass:",
+    "Finish this implementation:",
 )
 
 
 def p6(rng: random.Random, mat: Material) -> dict[str, Any]:
+    if mat.stubs and rng.random() < 0.2:
+        return user(combine(rng, rng.choice(_P6_STUB_ASK), fenced(rng.choice(mat.stubs), "python", rng)))
     spec = rng.choice(_P6_SPECS).format(n=rng.randint(2, 9))
     return user(
         pick(
@@ -313,6 +421,21 @@ _P7_TASKS = (
     "Create a database migration that partitions the `{table}` table by month.",
     "Help me migrate from Create React App to Vite; what files change and how?",
     "Port this Python 3.8 code to 3.12 and remove the deprecated APIs.",
+    "Write a Liquibase changeset that adds a unique constraint on `{table}.{col}` after removing duplicate rows.",
+    "Create a Prisma migration that splits `{table}` into two tables joined one-to-one.",
+    "Write an Alembic migration that creates an enum type for `{col}` and converts the existing strings to it.",
+    "Write a Laravel migration that adds a JSON column `{col}` to `{table}`.",
+    "Write an EF Core migration that renames the `{table}` table and its foreign keys.",
+    "Migrate this class from Java EE javax.* packages to Jakarta EE.",
+    "Upgrade this webpack 4 config to webpack 5.",
+    "Port this AngularJS directive to a React component.",
+    "Convert this Mongoose schema to a Postgres table and write the script that copies the documents across.",
+    "Upgrade this Angular module to standalone components.",
+    "Write a Goose migration that backfills `{table}.{col}` in batches of 10,000 rows.",
+    "Write the SQL migration to add a foreign key from `{table}` to users, cleaning up orphaned rows first.",
+    "Move this Celery 4 task code to Celery 5 and fix the deprecated settings.",
+    "Write a Sequelize migration that creates the `{table}` table with timestamps and an index on `{col}`.",
+    "Migrate this Express 4 middleware to Express 5.",
 )
 
 
@@ -327,9 +450,12 @@ def p7(rng: random.Random, mat: Material) -> dict[str, Any]:
     task = pick(rng, _P7_TASKS, **slots)
     payload = ""
     roll = rng.random()
-    if "code" in task or "component" in task or "controller" in task or "handlers" in task or "configuration" in task:
+    if any(
+        w in task
+        for w in ("code", "component", "controller", "handlers", "configuration", "script", "module", "middleware")
+    ):
         payload = _code(rng, mat)[0]
-    elif roll < 0.4:
+    elif "schema" in task or "model change" in task or roll < 0.4:
         payload = "Current schema:\n" + rng.choice(_P5_SCHEMAS)
     return user(combine(rng, task, payload))
 
@@ -347,6 +473,17 @@ _P8_ASK = (
     "Please write user-facing documentation for this {lang} API.",
     "Add Google-style docstrings to everything here.",
     "Write a short technical explanation of this function for the docs site.",
+    "Docstring every public function in this file.",
+    "Annotate this with reST-style doc comments.",
+    "Produce a man-page style description of this command.",
+    "I need inline comments for the tricky bits here.",
+    "Document the parameters and return types of these methods.",
+    "Write a module-level docstring and per-function docs for this.",
+    "Generate TSDoc for the exported types below.",
+    "Write the 'Getting started' section of the docs based on this code.",
+    "Document the public API of this module.",
+    "Write KDoc for this class.",
+    "Describe this function's contract (inputs, outputs, errors) as documentation.",
 )
 
 
@@ -368,6 +505,15 @@ _P9_ASK = (
     "What functions does this diff modify, and how?",
     "Explain this git diff to a non-technical product manager.",
     "Describe the intent of this change.",
+    "Give me a conventional-commits style message for this change.",
+    "Turn this diff into a release-note bullet.",
+    "Explain the effect of this change.",
+    "In simple words, what happens in this patch?",
+    "Describe this change for a non-engineering audience.",
+    "Is this patch user-visible, or internal only?",
+    "Summarize the changes in this commit.",
+    "Write a changelog entry for this.",
+    "what changed here?",
 )
 
 
