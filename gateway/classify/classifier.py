@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from gateway.classify.features import featurize
+from gateway.classify.features import featurize, window_tokens
 from gateway.classify.model import load_model
 from gateway.classify.signals import compute_signals
 from gateway.classify.types import CATEGORIES, DEFAULT_CATEGORY, Classification
@@ -19,10 +19,11 @@ _UNINFORMED = 1.0 / len(CATEGORIES)
 def classify(request: Mapping[str, Any]) -> Classification:
     """Predict the SMQTS category of a parsed chat-completions request; pure and never raises on shape."""
     view = view_request(request)
-    signals = compute_signals(view)
+    tokens = window_tokens(view.task)
+    signals = compute_signals(view, tokens)
     if view.n_messages == 0 or not (view.task.strip() or view.has_tools):
         return Classification(DEFAULT_CATEGORY, _UNINFORMED, signals)
     model = load_model()
-    probs = model.probabilities(featurize(view, signals))
+    probs = model.probabilities(featurize(view, signals, tokens))
     best = int(np.argmax(probs))
     return Classification(model.classes[best], round(float(probs[best]), 4), signals)

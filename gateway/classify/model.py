@@ -23,18 +23,22 @@ class LinearModel:
     """A multinomial logistic regression over named features, with a softmax temperature."""
 
     classes: tuple[str, ...]
-    index: dict[str, int]
+    index: dict[str, int]  # full feature name -> row
     coef: np.ndarray  # (n_features, n_classes) float32
     intercept: np.ndarray  # (n_classes,) float32
     temperature: float
+    spaces: dict[str, dict[str, int]]  # namespace ("w:") -> item -> row, the same rows as index
 
-    def probabilities(self, features: list[tuple[float, list[str]]]) -> np.ndarray:
-        """Softmax class probabilities for grouped (value, names) features; unknown names are ignored."""
-        get = self.index.get
+    def probabilities(self, features: list[tuple[float, str, list[str]]]) -> np.ndarray:
+        """Softmax class probabilities for grouped (value, namespace, items) features; unknown ones are ignored."""
+        spaces = self.spaces
         rows: list[int] = []
         values: list[float] = []
-        for value, names in features:
-            found = [row for row in map(get, names) if row is not None]
+        for value, prefix, items in features:
+            space = spaces.get(prefix)
+            if space is None:
+                continue
+            found = [row for row in map(space.get, items) if row is not None]
             rows += found
             values += [value] * len(found)
         logits = self.intercept.copy()
@@ -77,7 +81,11 @@ def read_weights(path: Path) -> LinearModel:
         raise WeightsError(f"weights shapes {coef.shape}/{intercept.shape} do not match {len(names)} features")
     if not temperature > 0:
         raise WeightsError("weights temperature must be positive")
-    return LinearModel(classes, {n: i for i, n in enumerate(names)}, coef, intercept, temperature)
+    spaces: dict[str, dict[str, int]] = {}
+    for i, name in enumerate(names):
+        prefix, _, item = name.partition(":")
+        spaces.setdefault(prefix + ":", {})[item] = i
+    return LinearModel(classes, {n: i for i, n in enumerate(names)}, coef, intercept, temperature, spaces)
 
 
 @functools.cache

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+from gateway.classify.features import window_tokens
 from gateway.classify.view import RequestView
 
 # Cost model: Python's `re` walks every position of the text (~0.1-0.2 us per char per pattern)
-# and even `str.lower()` or a substring search costs 5-130 us on 32 KB of non-ASCII text, against
-# a 1 ms budget. So only a few substring searches see the whole text; everything else runs over
-# a bounded head/tail window, and regexes only confirm a substring hit in a small span around it.
+# and even `str.lower()` or a substring search costs 5-130 us on 32 KB of non-ASCII text (one
+# non-ASCII character makes CPython store every character in 2-4 bytes), against a 1 ms budget.
+# So only a few substring searches see the whole text and nothing copies it; everything else
+# runs over a bounded head/tail window, and regexes only confirm a substring hit near it.
 _M = re.MULTILINE
 _HUNK = re.compile(r"@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
 _STACK_CONFIRM = (
@@ -64,6 +66,11 @@ _TARGET_LANGUAGE = re.compile(
     r"|czech|hebrew|arabic|hindi|dutch|polish|turkish|swedish|norwegian|danish|finnish|greek|vietnamese|thai"
     r"|indonesian|romanian|hungarian|persian|farsi|urdu|bengali|swahili)\b",
 )
+_LANGUAGE_WORDS = frozenset(
+    "english german french spanish italian portuguese russian ukrainian chinese mandarin cantonese japanese korean "
+    "czech hebrew arabic hindi dutch polish turkish swedish norwegian danish finnish greek vietnamese thai "
+    "indonesian romanian hungarian persian farsi urdu bengali swahili".split()
+)
 _NON_LATIN = re.compile(
     r"[\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0900-\u097f\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]"
 )
@@ -78,7 +85,6 @@ _BACK_REFERENCE = re.compile(
     r"|tell me more|why (?:is|did|does) (?:that|it)|make it|rewrite it|shorten it|the above|earlier)\b",
     re.IGNORECASE,
 )
-_WORD = re.compile(r"[a-z]{4,}")
 _STOP = frozenset(
     "this that with from have what which when where there their they them your about would could should will "
     "into been were than then also some more most other only just like make made does each such these those "
@@ -86,58 +92,75 @@ _STOP = frozenset(
 )
 # Single words are checked against the window's word set (one hash lookup each); phrases are
 # only searched for when one of their words is present.
-_WORD_TABLE = str.maketrans({c: " " for c in "!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~\t\r\n"})
-_MIGRATION_WORDS = frozenset(
-    "alembic flyway liquibase knex sequelize makemigrations schema_migrations prisma goose dbmate".split()
-)
-_MIGRATION_PHRASES = ("activerecord::migration", "op.add_column", "op.create_table", "db:migrate")
+_WORD_BREAKS = b"!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~\t\r\n"
+# bytes.translate on the UTF-8 encoding: str.translate drops to ~70 ns a character at the first
+# non-ASCII one (0.3 ms for a 4 KB window of Cyrillic); this stays at ~1 ns a byte.
+_WORD_TABLE = bytes.maketrans(_WORD_BREAKS, b" " * len(_WORD_BREAKS))
+_MIGRATION_WORDS = frozenset("alembic flyway liquibase knex sequelize makemigrations prisma goose dbmate".split())
+_MIGRATION_PHRASES = ("activerecord::migration", "op.add_column", "op.create_table", "db:migrate", "schema_migrations")
+# A phrase list is only scanned when a word every one of its phrases leaves behind is present.
+_MIGRATION_GATE = frozenset(("activerecord", "op", "migrate", "migrations"))
 _ALTER = ("alter table", "add column", "drop column", "rename column")
 _TEST_WORDS = frozenset(
     "assert assertequal assertequals asserttrue assertthat unittest pytest junit jest mocha rspec".split()
 )
 _TEST_PHRASES = ("def test_", "@test", "describe(", "it('", 'it("', "expect(")
+_TEST_GATE = frozenset(("test", "describe", "expect"))
 _TRANSLATE_WORDS = frozenset(
     "translate translated translating translation translations translator übersetze übersetzen übersetzung traduire "
     "traduis traduisez traduction traduce traducir traduzca traducción traduz traduzir traduci traduzione".split()
 )
 _TRANSLATE_SCRIPTS = ("переве", "перекла", "翻译", "翻譯", "翻訳", "번역")
-_INJECTION_TRIGGERS = frozenset(
-    "ignore disregard developer jailbreak jailbroken jailbreaking dan unfiltered amoral uncensored ethical moral "
-    "restrictions filters prompt character policy policies".split()
-)
-_INJECTION = (
-    "ignore all previous",
-    "ignore previous",
-    "ignore all prior",
-    "ignore prior",
-    "ignore the above",
-    "ignore your",
-    "disregard",
-    "developer mode",
-    "jailbr",
-    "do anything now",
-    "no ethical",
-    "no moral",
-    "without any restrictions",
-    "without any filter",
-    "system prompt",
-    "stay in character",
-    "unfiltered",
-    "amoral",
-    "content polic",
-    "uncensored",
+# Injection phrases, each behind a word it contains: a phrase is only searched for when its word
+# is in the window's word set, so ordinary text costs a few hash lookups, not twenty scans.
+_INJECTION: tuple[tuple[str, str], ...] = (
+    ("ignore", "ignore all previous"),
+    ("ignore", "ignore previous"),
+    ("ignore", "ignore all prior"),
+    ("ignore", "ignore prior"),
+    ("ignore", "ignore the above"),
+    ("ignore", "ignore your"),
+    ("disregard", "disregard"),
+    ("developer", "developer mode"),
+    ("jailbreak", "jailbr"),
+    ("jailbroken", "jailbr"),
+    ("jailbreaking", "jailbr"),
+    ("anything", "do anything now"),
+    ("ethical", "no ethical"),
+    ("moral", "no moral"),
+    ("restrictions", "without any restrictions"),
+    ("filter", "without any filter"),
+    ("filters", "without any filter"),
+    ("prompt", "system prompt"),
+    ("character", "stay in character"),
+    ("unfiltered", "unfiltered"),
+    ("amoral", "amoral"),
+    ("policy", "content polic"),
+    ("policies", "content polic"),
+    ("uncensored", "uncensored"),
 )
 _SOURCE_EXTENSIONS = (".py", ".js", ".ts", ".java", ".go", ".rb", ".php", ".cs", ".cpp", ".rs", ".kt", ".swift", ".sql")
+_EXTENSION_WORDS = frozenset(ext[1:] for ext in _SOURCE_EXTENSIONS)
 _FORMAT_WORDS = frozenset("json yaml xml csv toml jsonl ndjson".split())
 _REACT = ("\nthought:", "\naction:", "\naction input:", "\nobservation:", "access to the following tools")
+_REACT_WORDS = frozenset(("thought", "action", "observation", "tools"))
+_ALTER_WORDS = frozenset(("alter", "column"))
 _EMAIL = ("\nsubject:", "\nfrom:", "\nto:", "\ncc:", "\nsent:", "subject:")
 
 _HEAD = 3_000
 _TAIL = 1_000
+_EDGE_TOKENS = 70  # ~400 characters of prose at each end
+# Line-level checks read this many lines at each end of the window (~1.5 us a line).
+_HEAD_LINES = 28
+_TAIL_LINES = 8
 
 
 def _window(text: str) -> str:
     return text if len(text) <= _HEAD + _TAIL else text[:_HEAD] + "\n" + text[-_TAIL:]
+
+
+def _word_set(low: str) -> set[str]:
+    return set(low.encode("utf-8", "surrogatepass").translate(_WORD_TABLE).decode("utf-8", "surrogatepass").split())
 
 
 def _any(text: str, needles: tuple[str, ...]) -> bool:
@@ -161,21 +184,23 @@ def _line_counts(head: str) -> tuple[int, int, int]:
     code = speakers = 0
     lines = head.split("\n")
     # Bounded: a window of thousands of one-character lines must not cost thousands of iterations.
-    for line in lines[:80] + lines[-20:] if len(lines) > 100 else lines:
+    for line in lines[:_HEAD_LINES] + lines[-_TAIL_LINES:] if len(lines) > _HEAD_LINES + _TAIL_LINES else lines:
         stripped = line.lstrip()
+        if not stripped:
+            continue
         if stripped.startswith(_CODE_STARTS):
             code += 1
         if stripped.startswith(_FILE_STARTS):
             found = _FILENAME_LINE.match(stripped)
             if found:
                 files.add(found.group(1))
-        if ":" in stripped[:24] and _TRANSCRIPT_LINE.match(stripped):
+        if stripped.find(":", 0, 24) >= 0 and _TRANSCRIPT_LINE.match(stripped):
             speakers += 1
     return len(files), code, speakers
 
 
 def _content_words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+    return {w for w in _word_set(text.lower()) if len(w) > 3 and w.isalpha()} - _STOP
 
 
 def _tool_words(tool_text: str) -> set[str]:
@@ -198,7 +223,9 @@ def _conversation_signals(view: RequestView, head: str, add) -> None:
         add("multi_turn")
         if view.n_user_turns >= 4:
             add("long_chat")
-        if len(_content_words(head[:1500]) & _content_words(view.history)) >= 2:
+        # History is up to 8 KB; its two ends (earliest user turns, latest replies) bound the cost.
+        history = view.history if len(view.history) <= 2_000 else view.history[:1_200] + " " + view.history[-800:]
+        if len(_content_words(head[:1500]) & _content_words(history)) >= 2:
             add("context_overlap")
         if _BACK_REFERENCE.search(view.task, 0, 600):
             add("back_reference")
@@ -212,8 +239,12 @@ def _conversation_signals(view: RequestView, head: str, add) -> None:
         add("image")
 
 
-def compute_signals(view: RequestView) -> tuple[str, ...]:
-    """Return the names of the structural signals that fire for this request, in a fixed order."""
+def compute_signals(view: RequestView, tokens: tuple[list[str], list[str]] | None = None) -> tuple[str, ...]:
+    """Return the names of the structural signals that fire for this request, in a fixed order.
+
+    `tokens` is features.window_tokens(view.task), when the caller already has it: single-word
+    checks use that word set instead of splitting the window again.
+    """
     task = view.task
     head = _window(task)
     out: list[str] = []
@@ -225,35 +256,41 @@ def compute_signals(view: RequestView) -> tuple[str, ...]:
 
     # Whole-text checks (a handful of substring searches): structure that can sit anywhere.
     fences = head.count("```")
-    if fences < 2 and "```" in task[len(head) :]:
+    if fences < 2 and task.find("```", len(head)) >= 0:
         fences = 2
     if "diff --git " in task or _confirm(task, "@@ -", _HUNK, span=60):
         add("unified_diff")
     if "Traceback (most recent call last)" in task or any(_confirm(head, n, p) for n, p in _STACK_CONFIRM[1:]):
         add("stack_trace")
-    if "CREATE TABLE" in task or "create table" in head.lower() or "Create table" in task:
+    low = head.lower()
+    if "CREATE TABLE" in task or "create table" in low:
         add("create_table")
 
     # Everything else looks at the bounded head/tail window only.
-    low = head.lower()
     edges_low = low[:400] + "\n" + low[-400:]
-    words = set(low.translate(_WORD_TABLE).split())
-    edge_words = set(edges_low.translate(_WORD_TABLE).split())
-    if _any(low, _REACT) or _any(view.system.lower(), _REACT):
+    head_tokens, tail_tokens = tokens or window_tokens(task)
+    words = set(head_tokens)
+    if tail_tokens is not head_tokens:
+        words.update(tail_tokens)
+    edge_words = set(head_tokens[:_EDGE_TOKENS])
+    edge_words.update(tail_tokens[-_EDGE_TOKENS:])
+    if (not words.isdisjoint(_REACT_WORDS) and _any(low, _REACT)) or _any(view.system.lower(), _REACT):
         add("react_agent")
     if len(task) > 4_000:
         add("long_task")
     elif len(task) < 200:
         add("short_task")
-    if task.rstrip().endswith("?"):
+    if task[-200:].rstrip().endswith("?"):
         add("question")
     if _confirm(head, "Error", _ERROR_LINE, span=60) or _confirm(head, "Exception", _ERROR_LINE, span=60):
         add("error_line")
     if _confirm(head, "SELECT", _SQL_QUERY, span=320):
         add("sql_query")
-    if _any(low, _ALTER):
+    if not words.isdisjoint(_ALTER_WORDS) and _any(low, _ALTER):
         add("alter_table")
-    if not words.isdisjoint(_MIGRATION_WORDS) or _any(low, _MIGRATION_PHRASES):
+    if not words.isdisjoint(_MIGRATION_WORDS) or (
+        not words.isdisjoint(_MIGRATION_GATE) and _any(low, _MIGRATION_PHRASES)
+    ):
         add("migration_tool")
     if fences >= 2:
         add("code_fence")
@@ -264,20 +301,23 @@ def compute_signals(view: RequestView) -> tuple[str, ...]:
         add("multi_file")
     if code_lines >= 2:
         add("code_lines")
-    if not words.isdisjoint(_TEST_WORDS) or _any(low, _TEST_PHRASES):
+    if not words.isdisjoint(_TEST_WORDS) or (not words.isdisjoint(_TEST_GATE) and _any(low, _TEST_PHRASES)):
         add("test_code")
     if '"$schema"' in head or '"properties"' in head:
         add("json_schema_text")
 
     if not edge_words.isdisjoint(_TRANSLATE_WORDS) or (not edges_low.isascii() and _any(edges_low, _TRANSLATE_SCRIPTS)):
         add("translate_request")
-    target = _TARGET_LANGUAGE.search(edges_low)
+    target = None if edge_words.isdisjoint(_LANGUAGE_WORDS) else _TARGET_LANGUAGE.search(edges_low)
     if target:
         add("target_language")
         if target.group(0).endswith("english") and head.isascii():
             # "into English" over text that is already English is a register change, not translation.
             add("english_to_english")
-    if sum(low.count(ext) for ext in _SOURCE_EXTENSIONS) >= 2:
+    # A ".py" mention leaves the word "py" behind: two kinds of extension mean two mentions, and
+    # only a single kind needs counting.
+    extensions = _EXTENSION_WORDS & words
+    if len(extensions) >= 2 or (extensions and low.count("." + next(iter(extensions))) >= 2):
         add("file_mentions")
     if not head.isascii():
         if len(_NON_LATIN.findall(head, 0, 1_500)) >= 8:
@@ -288,7 +328,7 @@ def compute_signals(view: RequestView) -> tuple[str, ...]:
         add("transcript")
     if sum(n in low for n in _EMAIL) >= 2:
         add("email_headers")
-    if not words.isdisjoint(_INJECTION_TRIGGERS) and _any(low, _INJECTION):
+    if any(word in words and phrase in low for word, phrase in _INJECTION):
         add("injection_phrase")
     if not edge_words.isdisjoint(_FORMAT_WORDS) or "markdown table" in edges_low:
         add("format_request")
