@@ -4,13 +4,29 @@
 from __future__ import annotations
 
 import random
+import statistics
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from gateway.classify import CATEGORIES, Classification, classify
+from gateway.classify import features as feature_module
 from gateway.classify.dataset import dev_path, held_out, load_dev
 from gateway.classify.model import WEIGHTS_PATH, load_model, read_weights
+
+ROUTING_YAML = Path(__file__).resolve().parents[1] / "policies" / "routing.yaml"
+
+
+def confidence_threshold() -> float:
+    """The policy's threshold below which a request takes the `uncertain` route."""
+    try:
+        return float(yaml.safe_load(ROUTING_YAML.read_text()).get("confidence_threshold", 0.4))
+    except (OSError, AttributeError, TypeError, ValueError):
+        return 0.4
+
 
 ARTICLE = (
     "The city council voted on Tuesday to approve a new network of protected bike lanes across the downtown core. "
@@ -23,9 +39,12 @@ TOOLS = [
 ]
 
 
-def chat(*turns: str, **extra) -> dict:
+def chat(*turns: str, system: str | None = None, **extra) -> dict:
     roles = ["user", "assistant"]
-    return {"model": "auto", "messages": [{"role": roles[i % 2], "content": t} for i, t in enumerate(turns)], **extra}
+    messages = [{"role": roles[i % 2], "content": t} for i, t in enumerate(turns)]
+    if system:
+        messages.insert(0, {"role": "system", "content": system})
+    return {"model": "auto", "messages": messages, **extra}
 
 
 @pytest.mark.parametrize(
@@ -104,6 +123,124 @@ SHORTCUT_CASES = [
 @pytest.mark.parametrize(("request_body", "expected"), SHORTCUT_CASES)
 def test_last_turn_decides_despite_tools_or_history(request_body: dict, expected: str) -> None:
     assert classify(request_body).category == expected
+
+
+# The prompts an audit found routed to P7 or below the confidence threshold: plain summarisation.
+LONG_ARTICLE = (
+    "Coastal towns across the region are testing a new kind of sea wall made from recycled concrete blocks shaped "
+    "to break up waves and give shelter to shellfish. The first 400-metre section was finished in June at a cost of "
+    "2.3 million pounds, about a third cheaper than a conventional wall, according to the county council. Engineers "
+    "say the blocks absorb more of a wave's energy, which reduces the erosion of the beach in front of the wall. "
+    "Marine biologists from the local university have counted oysters, mussels and small crabs living in the gaps "
+    "within three months of construction. Residents were divided: some welcomed the lower cost and the wildlife, "
+    "while others complained that the rough surface makes it harder to reach the water and that the blocks are less "
+    "attractive than the old promenade. The council will decide next spring whether to extend the design along "
+    "another two kilometres of coastline, depending on how the wall performs during the winter storms."
+)
+TICKET = (
+    "Ticket #90211 - Customer: Brightwater Analytics (Business plan)\n"
+    "Opened 2026-10-02 by ops@brightwater.example\n"
+    "Subject: Scheduled exports arriving empty\n\n"
+    "Since the weekend, the nightly CSV export to the customer's S3 bucket contains only the header row. Agent Lee "
+    "confirmed the report itself shows data in the UI. The export job logs 'query timeout after 300s' for the last "
+    "three runs. Engineering suspects the new date filter on the report. The customer needs the files for a board "
+    "meeting on Thursday and asked for a manual export as a stopgap."
+)
+AUDIT_SUMMARIES = [
+    chat("Summarise this article: " + LONG_ARTICLE),
+    chat(LONG_ARTICLE + "\n\nSummarize this article in two sentences"),
+    chat(
+        "Summarise this ticket in three bullet points for the next agent:\n\n" + TICKET,
+        system="You are a support operations assistant for our helpdesk. You write short internal summaries of "
+        "customer tickets for other agents.",
+    ),
+]
+
+
+@pytest.mark.parametrize("request_body", AUDIT_SUMMARIES)
+def test_plain_summarisation_is_n2_above_the_threshold(request_body: dict) -> None:
+    result = classify(request_body)
+    assert result.category == "N2"
+    assert result.confidence >= confidence_threshold(), result
+
+
+def test_british_and_american_spellings_classify_alike() -> None:
+    pairs = [
+        ("Summarise this report for me:\n\n", "Summarize this report for me:\n\n"),
+        (
+            "Please organise and categorise these notes by colour:\n\n",
+            "Please organize and categorize these notes by color:\n\n",
+        ),
+    ]
+    for british, american in pairs:
+        assert classify(chat(british + LONG_ARTICLE)).category == classify(chat(american + LONG_ARTICLE)).category
+
+
+# Structure says one thing, the last user turn another: the turn wins, with usable confidence.
+UNRELATED_TOOLS = [
+    {"type": "function", "function": {"name": "lookup_invoice", "description": "Fetch an invoice by number."}},
+    {"type": "function", "function": {"name": "post_to_channel", "description": "Post a message to a team channel."}},
+]
+MIXED_SHORTCUTS = [
+    (chat("Condense this into a short paragraph:\n\n" + LONG_ARTICLE, tools=UNRELATED_TOOLS), "N2"),
+    (chat("List every amount of money and every date in this text:\n\n" + LONG_ARTICLE, tools=UNRELATED_TOOLS), "N4"),
+    (chat("Put this into Spanish, please:\n\n" + LONG_ARTICLE, tools=UNRELATED_TOOLS), "N5"),
+    (
+        chat(
+            "Any tips for a first marathon?",
+            "Build mileage slowly, do one long run a week and practise your race-day nutrition.",
+            "Thanks! Now a work thing. Summarise this for the team in three bullets:\n\n" + LONG_ARTICLE,
+        ),
+        "N2",
+    ),
+    (
+        chat(
+            "What's a good name for a sourdough starter?",
+            "How about Clint Yeastwood or Bread Pitt?",
+            "Ha. Switching topics: write a SQL query against CREATE TABLE orders (id INT, total INT, placed_on DATE); "
+            "that returns the total per month.",
+        ),
+        "P5",
+    ),
+    (
+        chat(
+            "Plan a three-course dinner for six.",
+            "Starter: beetroot salad. Main: mushroom risotto. Dessert: lemon tart.",
+            "Can you swap the main for something without dairy, keeping the rest as you had it?",
+            tools=UNRELATED_TOOLS,
+        ),
+        "N10",
+    ),
+]
+
+
+@pytest.mark.parametrize(("request_body", "expected"), MIXED_SHORTCUTS)
+def test_mixed_structure_shortcuts(request_body: dict, expected: str) -> None:
+    result = classify(request_body)
+    assert result.category == expected, result
+    assert result.confidence >= confidence_threshold(), result
+
+
+def test_stem_cache_does_not_change_results() -> None:
+    words = feature_module._tokens("Summarising the catalogue's colours and behaviours, translations included")
+    assert feature_module._stems(words) == feature_module.stem_words(words)
+    body = chat("Summarise this article: " + LONG_ARTICLE)
+    warm = classify(body)
+    feature_module._STEM_CACHE.clear()
+    assert classify(body) == warm
+
+
+def test_32kb_request_stays_well_inside_the_latency_budget() -> None:
+    # A loose guard (the bench measures p99 properly): median thread CPU time of a 32 KB request.
+    text = ("Summarise this article: " + LONG_ARTICLE + "\n\n") * (32 * 1024 // (len(LONG_ARTICLE) + 30))
+    body = chat(text[: 32 * 1024])
+    classify(body)
+    samples = []
+    for _ in range(25):
+        start = time.thread_time_ns()
+        classify(body)
+        samples.append(time.thread_time_ns() - start)
+    assert statistics.median(samples) < 3_000_000
 
 
 def test_real_agent_requests_are_still_p10() -> None:
