@@ -10,8 +10,8 @@ from gateway.classify.view import RequestView
 
 # Bounded windows keep featurization O(1) in the request size: the instruction usually sits at
 # the start or the end of the last user turn, and the body in between is sampled head and tail.
-BODY_HEAD = 2_000
-BODY_TAIL = 600
+BODY_HEAD = 1_500
+BODY_TAIL = 500
 INSTRUCTION_TOKENS = 40
 CLAUSE_CHARS = 300
 CLAUSE_TOKENS = 20
