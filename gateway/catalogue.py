@@ -1,17 +1,23 @@
-"""The model catalogue (`policies/models.yaml`): models, their deployments, prices, aliases."""
+"""The model catalogue (`policies/models.yaml`): models, their deployments, prices, aliases.
+
+The file's shape is checked by gateway/catalogue_schema.py; every problem is reported as
+`file:line: path: message` (CatalogueError.problems), like routing.yaml's.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-import yaml
+from gateway.catalogue_schema import CatalogueSpec, DeploymentSpec, Provider, SelfHostedCostSpec
+from gateway.pricing import PriceEntry, PriceError, parse_price_entry
+from gateway.strictschema import validate
+from gateway.yamllines import Located, YamlFileError, read_with_lines, render
 
-from gateway.pricing import PriceEntry, parse_price_entries
-
-PROVIDER_KINDS = frozenset({"openai_compat", "anthropic", "simulated"})
+CATALOGUE_FILE = "models.yaml"
+PROVIDER_KINDS = frozenset(get_args(Provider))
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,37 +88,21 @@ class Catalogue:
 
 
 class CatalogueError(ValueError):
-    """The catalogue file is invalid; the message names the offending entry."""
+    """The catalogue file is invalid; `problems` lists every finding as 'file:line: path: message'."""
+
+    def __init__(self, problems: str | list[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
 
 
-def _require(raw: Mapping[str, Any], key: str, where: str) -> Any:
-    value = raw.get(key)
-    if value in (None, ""):
-        raise CatalogueError(f"{where}: '{key}' is required")
-    return value
-
-
-def derive_self_hosted_price(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """A price entry for self-hosted serving, from the GPU-hour cost and measured throughput.
-
-    USD per 1M tokens = (GPU-hour cost x GPUs) / (tokens per second x 3600) x 1M, separately for
-    prefill (input) and decode (output); a prefix-cache hit skips prefill, so cached input is
-    priced at `cached_fraction` of input (default 0.1).
-    """
-    try:
-        hourly = float(raw["gpu_hour_usd"]) * float(raw.get("gpus", 1))
-        input_tps = float(raw["input_tokens_per_s"])
-        output_tps = float(raw["output_tokens_per_s"])
-    except (KeyError, TypeError, ValueError):
-        raise CatalogueError(f"{where}: needs gpu_hour_usd, input_tokens_per_s, output_tokens_per_s "
-                             "(and optionally gpus, cached_fraction, effective)") from None
-    if min(hourly, input_tps, output_tps) <= 0:
-        raise CatalogueError(f"{where}: costs and throughputs must be positive")
+def _self_hosted_price(spec: SelfHostedCostSpec) -> dict[str, Any]:
+    hourly = float(spec.gpu_hour_usd) * float(spec.gpus)
+    input_tps, output_tps = float(spec.input_tokens_per_s), float(spec.output_tokens_per_s)
     input_price = round(hourly / (input_tps * 3600) * 1e6, 6)
     output_price = round(hourly / (output_tps * 3600) * 1e6, 6)
-    fraction = float(raw.get("cached_fraction", 0.1))
+    fraction = float(spec.cached_fraction)
     return {
-        "effective": raw.get("effective", "2026-01-01"),
+        "effective": spec.effective,
         "input": input_price, "output": output_price, "cached_input": round(input_price * fraction, 6),
         "cache_write": input_price,
         "source": (f"derived: ${hourly:g}/h for the GPUs at {input_tps:g} prefill and {output_tps:g} decode "
@@ -120,84 +110,113 @@ def derive_self_hosted_price(raw: Mapping[str, Any], where: str) -> dict[str, An
     }
 
 
-def _parse_deployment(raw: Mapping[str, Any], model: str, context_window: int, where: str) -> Deployment:
-    if not isinstance(raw, Mapping):
-        raise CatalogueError(f"{where}: expected a mapping")
-    provider = _require(raw, "provider", where)
-    if provider not in PROVIDER_KINDS:
-        raise CatalogueError(f"{where}.provider: {provider!r} is not one of {sorted(PROVIDER_KINDS)}")
-    try:
-        raw_prices = list(raw.get("prices") or [])
-        if raw.get("self_hosted_cost"):
-            raw_prices.append(derive_self_hosted_price(raw["self_hosted_cost"], f"{where}.self_hosted_cost"))
-        if not raw_prices:
-            raise CatalogueError(f"{where}: 'prices' (or 'self_hosted_cost') is required")
-        prices = parse_price_entries(raw_prices, f"{where}.prices")
-    except ValueError as exc:
-        raise CatalogueError(str(exc)) from None
-    replicas = tuple(str(url).rstrip("/") for url in raw.get("replicas") or ())
+def derive_self_hosted_price(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """A price entry for self-hosted serving, from the GPU-hour cost and measured throughput.
+
+    USD per 1M tokens = (GPU-hour cost x GPUs) / (tokens per second x 3600) x 1M, separately for
+    prefill (input) and decode (output); a prefix-cache hit skips prefill, so cached input is
+    priced at `cached_fraction` of input (default 0.1). `where` names `raw` in error messages.
+    """
+    spec = validate(SelfHostedCostSpec, raw)
+    if not isinstance(spec, SelfHostedCostSpec):
+        raise CatalogueError([f"{where}{'.' + render(path, brackets=True) if path else ''}: {message}"
+                              for path, message in spec])
+    return _self_hosted_price(spec)
+
+
+def _urls(spec: DeploymentSpec, path: tuple, check: Located) -> None:
+    urls = [((*path, "base_url"), spec.base_url), *(((*path, "replicas", i), u) for i, u in enumerate(spec.replicas))]
+    for where, url in urls:
+        if url and not url.startswith(("http://", "https://")):
+            check.add(where, f"must be an http:// or https:// URL, got {url!r}")
+
+
+def _deployment(spec: DeploymentSpec, model: str, context_window: int, path: tuple, check: Located) -> Deployment:
+    raw_prices = [((*path, "prices", i), price.model_dump()) for i, price in enumerate(spec.prices)]
+    if spec.self_hosted_cost is not None:
+        raw_prices.append(((*path, "self_hosted_cost"), _self_hosted_price(spec.self_hosted_cost)))
+    if not raw_prices:
+        check.add(path, "'prices' (or 'self_hosted_cost') is required")
+    entries = []
+    for where, raw in raw_prices:
+        try:
+            entries.append(parse_price_entry(raw, where))
+        except PriceError as exc:
+            check.add(exc.path, exc.message)
+    _urls(spec, path, check)
+    replicas = tuple(url.rstrip("/") for url in spec.replicas)
+    base_url = (spec.base_url or (replicas[0] if replicas else "")).rstrip("/")
+    if spec.provider != "simulated" and not base_url:
+        check.add(path, f"deployment {spec.name!r} needs a base_url (or replicas)")
     return Deployment(
-        name=str(_require(raw, "name", where)),
+        name=spec.name,
         model=model,
-        provider=provider,
-        base_url=str(raw.get("base_url") or (replicas[0] if replicas else "")).rstrip("/"),
-        upstream_model=str(raw.get("upstream_model") or model),
-        api_key_env=raw.get("api_key_env"),
-        region=str(raw.get("region", "unknown")),
-        jurisdiction=str(raw.get("jurisdiction", "unknown")),
-        operator=str(raw.get("operator", "unknown")),
-        context_window=int(raw.get("context_window", context_window)),
-        prices=prices,
-        self_hosted=bool(raw.get("self_hosted", False)),
-        key_required=bool(raw.get("key_required", provider != "simulated")),
-        simulation=dict(raw.get("simulation") or {}),
+        provider=spec.provider,
+        base_url=base_url,
+        upstream_model=spec.upstream_model or model,
+        api_key_env=spec.api_key_env,
+        region=spec.region,
+        jurisdiction=spec.jurisdiction,
+        operator=spec.operator,
+        context_window=spec.context_window or context_window,
+        prices=tuple(sorted(entries, key=lambda entry: entry.effective)),
+        self_hosted=spec.self_hosted,
+        key_required=spec.key_required if spec.key_required is not None else spec.provider != "simulated",
+        simulation=spec.simulation.model_dump(exclude_unset=True),
         replicas=replicas,
     )
 
 
-def parse_catalogue(raw: Mapping[str, Any]) -> Catalogue:
-    """Build and validate a catalogue from the parsed YAML document."""
-    if not isinstance(raw, Mapping) or not isinstance(raw.get("models"), Mapping):
-        raise CatalogueError("models.yaml: a top-level 'models' mapping is required")
+def parse_catalogue(raw: Any, lines: dict | None = None, filename: str = CATALOGUE_FILE,
+                    baseline_model: str | None = None) -> Catalogue:
+    """Build a Catalogue from parsed YAML (`lines` from yamllines), or raise CatalogueError listing
+    every problem. `baseline_model` overrides the file's (GATEWAY_BASELINE_MODEL)."""
+    check = Located(filename, lines or {}, brackets=True)
+    if not isinstance(raw, Mapping):
+        raise CatalogueError(f"{filename}:1: (document): expected a mapping with 'models'")
+    spec = validate(CatalogueSpec, raw)
+    if not isinstance(spec, CatalogueSpec):
+        for path, message in spec:
+            check.add(path, message)
+        raise CatalogueError(check.problems)
     models: dict[str, Model] = {}
-    seen: set[str] = set()
-    for name, body in raw["models"].items():
-        where = f"models.{name}"
-        if not isinstance(body, Mapping):
-            raise CatalogueError(f"{where}: expected a mapping")
-        context_window = int(_require(body, "context_window", where))
-        deployments = tuple(
-            _parse_deployment(d, name, context_window, f"{where}.deployments[{i}]")
-            for i, d in enumerate(_require(body, "deployments", where))
-        )
-        for deployment in deployments:
-            if deployment.name in seen:
-                raise CatalogueError(f"{where}: deployment name {deployment.name!r} is used twice")
-            seen.add(deployment.name)
-            if deployment.provider != "simulated" and not deployment.base_url and not deployment.replicas:
-                raise CatalogueError(f"{where}: deployment {deployment.name!r} needs a base_url")
-        models[name] = Model(name, str(body.get("description", "")), context_window, deployments)
-    aliases = {str(k): str(v) for k, v in (raw.get("aliases") or {}).items()}
-    for alias, target in aliases.items():
+    first_use: dict[str, tuple] = {}
+    for name, body in spec.models.items():
+        path = ("models", name)
+        if not body.deployments:
+            check.add((*path, "deployments"), "list at least one deployment")
+        deployments = []
+        for i, deployment_spec in enumerate(body.deployments):
+            where = (*path, "deployments", i)
+            deployment = _deployment(deployment_spec, name, body.context_window, where, check)
+            if deployment.name in first_use:
+                check.add((*where, "name"), f"deployment name {deployment.name!r} is used twice (first at "
+                                            f"{render(first_use[deployment.name], brackets=True)})")
+            first_use.setdefault(deployment.name, where)
+            deployments.append(deployment)
+        models[name] = Model(name, body.description, body.context_window, tuple(deployments))
+    for alias, target in spec.aliases.items():
         if target not in models:
-            raise CatalogueError(f"aliases.{alias}: {target!r} is not a model in the catalogue")
+            check.add(("aliases", alias), f"{target!r} is not a model in the catalogue")
         if alias in models:
-            raise CatalogueError(f"aliases.{alias}: an alias cannot shadow a model name")
-    baseline = str(raw.get("baseline_model", "claude-opus-4.7"))
+            check.add(("aliases", alias), "an alias cannot shadow a model name")
+    baseline = baseline_model or spec.baseline_model
     if baseline not in models:
-        raise CatalogueError(f"baseline_model: {baseline!r} is not a model in the catalogue")
-    return Catalogue(models=models, aliases=aliases, baseline_model=baseline)
+        if baseline_model:
+            check.problems.append(f"{filename}: baseline_model override {baseline!r} (GATEWAY_BASELINE_MODEL) "
+                                  "is not a model in the catalogue")
+        else:
+            check.add(("baseline_model",), f"{baseline!r} is not a model in the catalogue")
+    if check.problems:
+        raise CatalogueError(check.problems)
+    return Catalogue(models=models, aliases=dict(spec.aliases), baseline_model=baseline)
 
 
 def load_catalogue(policies_dir: Path, baseline_model: str | None = None) -> Catalogue:
-    """Read `models.yaml` from the policies directory."""
-    path = Path(policies_dir) / "models.yaml"
+    """Read and validate `models.yaml` from the policies directory."""
+    path = Path(policies_dir) / CATALOGUE_FILE
     try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise CatalogueError(f"{path}: not found (set GATEWAY_POLICIES_DIR to the policies directory)") from None
-    except yaml.YAMLError as exc:
-        raise CatalogueError(f"{path}: not valid YAML: {exc}") from None
-    if baseline_model:
-        raw = {**raw, "baseline_model": baseline_model}
-    return parse_catalogue(raw)
+        raw, lines = read_with_lines(path, brackets=True)
+    except YamlFileError as exc:
+        raise CatalogueError(exc.problems) from None
+    return parse_catalogue(raw, lines, str(path), baseline_model)

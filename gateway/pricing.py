@@ -8,7 +8,7 @@ multiplier applied outside its UTC peak windows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -138,32 +138,45 @@ def request_cost(usage: Usage, deployment: Any, baseline: Any, at: datetime | No
 
 
 # ---- parsing catalogue entries -------------------------------------------------------------
+#
+# These take mappings already shaped by gateway/catalogue_schema.py (types are checked there) and
+# check what a schema cannot: required prices, signs, dates and windows. Errors carry the YAML
+# path of the offending value so the catalogue can point at its line.
+
+Path = tuple[Any, ...]
 
 
-def _decimal(raw: Mapping[str, Any], key: str, where: str) -> Decimal | None:
+class PriceError(ValueError):
+    """A price entry is invalid at `path` (a YAML key path)."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+def _decimal(raw: Mapping[str, Any], key: str, path: Path) -> Decimal | None:
     value = raw.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"{where}.{key}: expected a number of USD per 1M tokens, got {value!r}")
-    number = Decimal(str(value))
+    number = Decimal(str(value))  # through str: 0.17 in YAML is exactly 0.17, not the nearest float
     if number < 0:
-        raise ValueError(f"{where}.{key}: a price cannot be negative ({value})")
+        raise PriceError((*path, key), f"a price cannot be negative ({value})")
     return number
 
 
-def parse_rates(raw: Mapping[str, Any], where: str, inherit: Rates | None = None) -> Rates:
+def parse_rates(raw: Mapping[str, Any], path: Path, inherit: Rates | None = None) -> Rates:
     """Rates from a YAML mapping; missing cache prices are derived conservatively.
 
     A missing cached-input price is taken as the full input price (no discount assumed, so
     savings are never overstated); missing cache-write prices follow the common 1.25x
     (5-minute) and 2x (1-hour) of input.
     """
-    values = {name: _decimal(raw, name, where) for name in Rates.__slots__}
+    values = {name: _decimal(raw, name, path) for name in Rates.__slots__}
     base = values["input"] if values["input"] is not None else (inherit.input if inherit else None)
     output = values["output"] if values["output"] is not None else (inherit.output if inherit else None)
     if base is None or output is None:
-        raise ValueError(f"{where}: 'input' and 'output' prices are required")
+        raise PriceError(path, "'input' and 'output' prices are required")
     cached = values["cached_input"]
     if cached is None:
         cached = inherit.cached_input if inherit else base
@@ -176,8 +189,8 @@ def parse_rates(raw: Mapping[str, Any], where: str, inherit: Rates | None = None
     )
 
 
-def _parse_days(spec: Any, where: str) -> frozenset[int]:
-    text = str(spec).strip().lower()
+def _parse_days(spec: str, path: Path) -> frozenset[int]:
+    text = spec.strip().lower()
     if text in {"all", "daily", "every day"}:
         return frozenset(range(7))
     if text == "weekdays":
@@ -189,30 +202,30 @@ def _parse_days(spec: Any, where: str) -> frozenset[int]:
     days = {part.strip()[:3] for part in text.split(",")}
     if days <= set(_DAY_NAMES):
         return frozenset(_DAY_NAMES.index(day) for day in days)
-    raise ValueError(f"{where}.days: cannot read {spec!r} (use e.g. 'mon-fri', 'sat,sun', 'all')")
+    raise PriceError((*path, "days"), f"cannot read {spec!r} (use e.g. 'mon-fri', 'sat,sun', 'all')")
 
 
-def _parse_minute(text: str, where: str) -> int:
+def _parse_minute(text: str, path: Path) -> int:
     try:
         hours, minutes = text.strip().split(":")
         value = int(hours) * 60 + int(minutes)
     except ValueError:
-        raise ValueError(f"{where}.hours: expected 'HH:MM-HH:MM', got {text!r}") from None
+        raise PriceError((*path, "hours"), f"expected 'HH:MM-HH:MM', got {text!r}") from None
     if not 0 <= value <= 24 * 60:
-        raise ValueError(f"{where}.hours: {text!r} is not a time of day")
+        raise PriceError((*path, "hours"), f"{text!r} is not a time of day")
     return value
 
 
-def _parse_window(raw: Mapping[str, Any], where: str) -> TimeWindow:
-    hours = str(raw.get("hours", ""))
+def _parse_window(raw: Mapping[str, Any], path: Path) -> TimeWindow:
+    hours = raw["hours"]
     if "-" not in hours:
-        raise ValueError(f"{where}.hours: expected 'HH:MM-HH:MM', got {hours!r}")
+        raise PriceError((*path, "hours"), f"expected 'HH:MM-HH:MM', got {hours!r}")
     start, end = hours.split("-", 1)
-    days = _parse_days(raw.get("days", "all"), where)
-    return TimeWindow(days, _parse_minute(start, where), _parse_minute(end, where))
+    days = _parse_days(raw.get("days", "all"), path)
+    return TimeWindow(days, _parse_minute(start, path), _parse_minute(end, path))
 
 
-def _parse_effective(value: Any, where: str) -> datetime:
+def _parse_effective(value: Any, path: Path) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, date):
@@ -220,23 +233,19 @@ def _parse_effective(value: Any, where: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(str(value))
     except ValueError:
-        raise ValueError(f"{where}.effective: expected a date like 2026-08-16, got {value!r}") from None
+        raise PriceError((*path, "effective"), f"expected a date like 2026-08-16, got {value!r}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def parse_price_entry(raw: Mapping[str, Any], where: str) -> PriceEntry:
-    """One price entry from its YAML mapping; `where` names it in error messages."""
-    if not isinstance(raw, Mapping):
-        raise ValueError(f"{where}: expected a mapping with effective/input/output/source")
-    if "effective" not in raw:
-        raise ValueError(f"{where}: 'effective' (the date the price took effect) is required")
-    if not raw.get("source"):
-        raise ValueError(f"{where}: 'source' (where the price comes from) is required")
-    rates = parse_rates(raw, where)
+def parse_price_entry(raw: Mapping[str, Any], path: Path) -> PriceEntry:
+    """One price entry from its (schema-checked) mapping; `path` locates it in the YAML."""
+    if not raw["source"]:
+        raise PriceError(path, "'source' (where the price comes from) is required")
+    rates = parse_rates(raw, path)
     tiers = tuple(
         sorted(
             (
-                Tier(int(tier["above_prompt_tokens"]), parse_rates(tier, f"{where}.tiers[{i}]", inherit=rates))
+                Tier(tier["above_prompt_tokens"], parse_rates(tier, (*path, "tiers", i), inherit=rates))
                 for i, tier in enumerate(raw.get("tiers") or ())
             ),
             key=lambda tier: tier.above_prompt_tokens,
@@ -246,25 +255,15 @@ def parse_price_entry(raw: Mapping[str, Any], where: str) -> PriceEntry:
     windows: tuple[TimeWindow, ...] = ()
     multiplier = None
     if off_peak:
-        multiplier = _decimal(off_peak, "multiplier", f"{where}.off_peak")
-        if multiplier is None:
-            raise ValueError(f"{where}.off_peak.multiplier is required")
+        multiplier = _decimal(off_peak, "multiplier", (*path, "off_peak"))
         windows = tuple(
-            _parse_window(w, f"{where}.off_peak.peak_utc[{i}]") for i, w in enumerate(off_peak.get("peak_utc") or ())
+            _parse_window(w, (*path, "off_peak", "peak_utc", i)) for i, w in enumerate(off_peak.get("peak_utc") or ())
         )
     return PriceEntry(
-        effective=_parse_effective(raw["effective"], where),
+        effective=_parse_effective(raw["effective"], path),
         rates=rates,
-        source=str(raw["source"]),
+        source=raw["source"],
         tiers=tiers,
         peak_windows=windows,
         off_peak_multiplier=multiplier,
     )
-
-
-def parse_price_entries(raw: Iterable[Mapping[str, Any]], where: str) -> tuple[PriceEntry, ...]:
-    """All entries of a deployment, sorted by effective time."""
-    entries = tuple(parse_price_entry(item, f"{where}[{i}]") for i, item in enumerate(raw or ()))
-    if not entries:
-        raise ValueError(f"{where}: at least one price entry is required")
-    return tuple(sorted(entries, key=lambda entry: entry.effective))

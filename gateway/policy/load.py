@@ -7,12 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from gateway.catalogue import Catalogue, CatalogueError, load_catalogue
 from gateway.policy.model import CATEGORIES, CategoryRule, Constraints, KeyConstraints, Policy, ToolCallSettings
 from gateway.policy.schema import ConstraintsSpec, KeyConstraintsSpec, RoutingSpec, RuleSpec, validate
-from gateway.policy.yamllines import DuplicateKeys, line_of, load_with_lines
+from gateway.yamllines import Located, YamlFileError, read_with_lines
 
 ROUTING_FILE = "routing.yaml"
 
@@ -25,18 +23,8 @@ class PolicyError(ValueError):
         self.problems = problems
 
 
-class _Checker:
+class _Checker(Located):
     """Collects problems with their YAML locations."""
-
-    def __init__(self, filename: str, lines: dict) -> None:
-        self.filename = filename
-        self.lines = lines
-        self.problems: list[str] = []
-
-    def add(self, path: tuple, message: str) -> None:
-        line = line_of(self.lines, path)
-        where = ".".join(str(part) for part in path) or "(document)"
-        self.problems.append(f"{self.filename}:{line or '?'}: {where}: {message}")
 
     def model(self, path: tuple, name: Any, catalogue: Catalogue) -> str | None:
         if not isinstance(name, str) or name not in catalogue.models:
@@ -156,31 +144,16 @@ def _check_reachability(policy: Policy, catalogue: Catalogue, check: _Checker) -
                                      f"allowed deployment {hint}")
 
 
-def _duplicates(path: Path, exc: DuplicateKeys) -> PolicyError:
-    return PolicyError([f"{path}:{line}: {'.'.join(str(p) for p in key)}: duplicate key (first on line {first}); "
-                        "YAML would silently keep only one of them" for key, first, line in exc.duplicates])
-
-
 def load_policy(policies_dir: Path, catalogue: Catalogue | None = None) -> Policy:
     """Read and validate routing.yaml from the policies directory."""
     path = Path(policies_dir) / ROUTING_FILE
     try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise PolicyError([f"{path}: not found (set GATEWAY_POLICIES_DIR to the policies directory)"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError([f"{path}: cannot be read: {exc}"]) from None
-    try:
-        raw, lines = load_with_lines(text)
-    except DuplicateKeys as exc:
-        raise _duplicates(path, exc) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else "?"
-        raise PolicyError([f"{path}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}"]) from None
+        raw, lines = read_with_lines(path)
+    except YamlFileError as exc:
+        raise PolicyError(exc.problems) from None
     if catalogue is None:
         try:
             catalogue = load_catalogue(policies_dir)
         except CatalogueError as exc:
-            raise PolicyError([str(exc)]) from None
+            raise PolicyError(exc.problems) from None
     return parse_policy(raw, lines, catalogue, str(path))
