@@ -136,7 +136,11 @@ async def chat_completions(request: Request) -> Response:
 
 def _charge_in_flight(plan: RoutePlan, escalation: RoutePlan | None, body: dict[str, Any],
                       dispatch_log: DispatchLog) -> None:
-    """Charge an estimate of the prompt to the upstream call that was cut off, if one was under way."""
+    """Charge an estimate of the prompt to the upstream call that was cut off, if one was under way.
+
+    A call is under way when fewer calls were charged than tried; cut off while backing off after
+    a failed try, this errs by one prompt towards billing, never towards losing a call.
+    """
     if len(dispatch_log.charges) >= len(dispatch_log.tried):
         return
     name = dispatch_log.tried[-1]
