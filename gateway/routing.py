@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -16,7 +16,7 @@ from starlette.datastructures import Headers
 from gateway import dispatch
 from gateway.auth import Caller
 from gateway.breakers import OPEN
-from gateway.catalogue import Deployment
+from gateway.catalogue import Catalogue, Deployment
 from gateway.classify import classify
 from gateway.context import GatewayContext
 from gateway.errors import GatewayError
@@ -117,10 +117,19 @@ def estimated_cost(plan: RoutePlan) -> Decimal:
                 Decimal(0))
 
 
-def unavailable_hint(plan: RoutePlan) -> str:
-    """When a plan failed, what else could have served it had it been configured."""
-    skipped = sorted({c.reason.split(UNAVAILABLE, 1)[1].split(";")[0] for c in plan.candidates
-                      if not c.allowed and UNAVAILABLE in c.reason})
+def unavailable_hint(plan: RoutePlan, catalogue: Catalogue | None = None,
+                     why_unavailable: Callable[[Deployment], str | None] | None = None) -> str:
+    """When a plan failed, what else could have served it had it been configured.
+
+    Besides the candidates refused outright, the other deployments of each candidate model that
+    were skipped (a model whose self-hosted copy is down may have unset API keys for the rest).
+    """
+    reasons = [c.reason for c in plan.candidates if not c.allowed]
+    if catalogue is not None and why_unavailable is not None:
+        for name in dict.fromkeys(c.model for c in plan.candidates):
+            model = catalogue.models.get(name)
+            reasons += [why_unavailable(d) or "" for d in (model.deployments if model else ())]
+    skipped = sorted({r.split(UNAVAILABLE, 1)[1].split(";")[0] for r in reasons if UNAVAILABLE in r})
     if not skipped:
         return ""
     return (f" (routes skipped because {', '.join(skipped)}; set the upstream keys, or run with "

@@ -226,6 +226,12 @@ def test_failed_plan_hint_names_the_missing_keys():
     hint = unavailable_hint(plan)
     assert "GEMINI_API_KEY is not set" in hint and "GATEWAY_SIMULATE=1" in hint
     assert unavailable_hint(plan_for("N5")) == ""
+    # N2's V4 Pro has a self-hosted copy that needs no key: when it is down, the hint still names
+    # the keys that would have opened V4 Pro's other deployments.
+    plan = plan_for("N2", unavailable=keyless)
+    assert plan.attempts[0].deployment.self_hosted
+    hint = unavailable_hint(plan, load_catalogue(POLICIES), keyless)
+    assert "DEEPSEEK_API_KEY is not set" in hint and "TOGETHER_API_KEY is not set" in hint
 
 
 def test_tool_calls_escalate_false_builds_no_escalation(tmp_path):

@@ -90,7 +90,7 @@ async def chat_completions(request: Request) -> Response:
         watch.stop()
         record.status, record.error_code = exc.status_code, exc.code
         settle(ctx, record, dispatch_log, started, reservation)
-        exc.message += routing.unavailable_hint(plan)
+        exc.message += routing.unavailable_hint(plan, ctx.catalogue, lambda d: routing.unavailable(ctx, d))
         exc.headers.update(headers)
         exc.headers["x-gateway-attempts"] = str(len(dispatch_log.tried))
         raise
