@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,13 +15,36 @@ def _tools_by_name(request: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return {tool["function"]["name"]: tool["function"] for tool in request.get("tools") or ()}
 
 
+# Agents send the same tools every turn: compiling a validator (and checking the schema against
+# its meta-schema) once per distinct schema, not per request, keeps validation off the profile.
+@functools.lru_cache(maxsize=2048)
+def _compiled(schema_json: bytes) -> Any:
+    schema = orjson.loads(schema_json)
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)  # raises SchemaError for a schema that is itself invalid
+    return validator_class(schema)
+
+
+def _validator(schema: Mapping[str, Any]) -> Any:
+    return _compiled(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS))
+
+
+def schema_error(schema: Mapping[str, Any]) -> str | None:
+    """Why `schema` is not a valid JSON Schema (the client's mistake), or None."""
+    try:
+        _validator(schema)
+    except jsonschema.SchemaError as exc:
+        where = "/".join(map(str, exc.path))
+        return f"{exc.message}" + (f" (at {where})" if where else "")
+    return None
+
+
 def _schema_problems(instance: Any, schema: Mapping[str, Any], where: str) -> list[str]:
     try:
-        validator_class = jsonschema.validators.validator_for(schema)
-        validator_class.check_schema(schema)
+        validator = _validator(schema)
     except jsonschema.SchemaError:
-        return []  # the client's schema is itself invalid: nothing we can hold the answer to
-    errors = sorted(validator_class(schema).iter_errors(instance), key=lambda e: list(e.path))
+        return []  # refused at parse time; a schema that slipped through holds the answer to nothing
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
     return [f"{where}: {'/'.join(map(str, e.path)) or '(root)'}: {e.message}" for e in errors[:5]]
 
 

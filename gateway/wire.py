@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from gateway.errors import InvalidRequest
+from gateway.toolcalls import schema_error
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 TOOL_CHOICES = frozenset({"none", "auto", "required"})
@@ -90,6 +91,9 @@ def _check_tools(body: Mapping[str, Any]) -> set[str]:
             raise InvalidRequest(f"tools[{i}].function.name is required", param="tools")
         if function.get("parameters") is not None and not isinstance(function["parameters"], Mapping):
             raise InvalidRequest(f"tools[{i}].function.parameters must be a JSON schema object", param="tools")
+        if function.get("parameters") and (problem := schema_error(function["parameters"])):
+            raise InvalidRequest(f"tools[{i}].function.parameters is not a valid JSON Schema: {problem}",
+                                 param="tools")
         names.add(function["name"])
     return names
 
@@ -122,6 +126,9 @@ def _check_response_format(response_format: Any) -> None:
             raise InvalidRequest("response_format.json_schema needs a 'name' and a 'schema'", param="response_format")
         if spec.get("schema") is not None and not isinstance(spec["schema"], Mapping):
             raise InvalidRequest("response_format.json_schema.schema must be an object", param="response_format")
+        if spec.get("schema") and (problem := schema_error(spec["schema"])):
+            raise InvalidRequest(f"response_format.json_schema.schema is not a valid JSON Schema: {problem}",
+                                 param="response_format")
 
 
 def parse_chat_request(raw: bytes) -> dict[str, Any]:
@@ -134,7 +141,10 @@ def parse_chat_request(raw: bytes) -> dict[str, Any]:
         raise InvalidRequest(f"the request body is not valid JSON ({exc})") from None
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")
-    if not isinstance(body.get("model"), str) or not body["model"]:
+    model = body.get("model")
+    if model is not None and not isinstance(model, str):
+        raise InvalidRequest(f"'model' must be a string (a model name, or 'auto'), got {model!r}", param="model")
+    if not model:
         raise InvalidRequest("'model' is required: a model name, or 'auto' to let the gateway choose", param="model")
     _check_messages(body.get("messages"))
     stream = body.get("stream")

@@ -58,6 +58,12 @@ def test_malformed_bodies(gateway, content, fragment):
     ({**HELLO, "tools": [{"type": "function", "function": {}}]}, "tools", "name is required"),
     ({**HELLO, "tool_choice": "required"}, "tool_choice", "needs at least one tool"),
     ({**HELLO, "response_format": {"type": "xml"}}, "response_format", "must be one of"),
+    ({**HELLO, "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "bogus"}}}]},
+     "tools", "tools[0].function.parameters is not a valid JSON Schema"),
+    ({**HELLO, "response_format": {"type": "json_schema", "json_schema": {
+        "name": "x", "schema": {"type": "object", "required": "city"}}}},
+     "response_format", "response_format.json_schema.schema is not a valid JSON Schema"),
+    ({"model": 5, "messages": [{"role": "user", "content": "x"}]}, "model", "must be a string"),
 ])
 def test_schema_violations_name_the_field(gateway, body, param, fragment):
     error = assert_openai_error(post(gateway, body), 400, fragment)

@@ -91,3 +91,14 @@ def test_assembler_joins_parallel_streamed_calls():
     chunks = tool_call_chunks({"id": "x", "object": "chat.completion.chunk"}, assembled["tool_calls"])
     assert [c["choices"][0]["delta"]["tool_calls"][0]["index"] for c in chunks] == [0, 1]
     assert answer_problems(assembled, REQUEST) == []
+
+
+def test_an_invalid_client_schema_is_named_and_a_valid_one_compiled_once():
+    from gateway.toolcalls import _compiled, schema_error
+
+    assert "'bogus'" in schema_error({"type": "bogus"})
+    assert "(at required)" in schema_error({"type": "object", "required": "city"})
+    assert schema_error({"type": "object", "properties": {"city": {"type": "string"}}}) is None
+    before = _compiled.cache_info().hits
+    schema_error({"properties": {"city": {"type": "string"}}, "type": "object"})  # same schema, other key order
+    assert _compiled.cache_info().hits == before + 1
