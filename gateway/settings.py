@@ -46,6 +46,7 @@ class Settings:
     spool_dir: Path = Path("var/spool")
     redis_fail_open: bool = True
     key_refresh_s: float = 5.0
+    gc_threshold: int = 20_000
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -75,6 +76,7 @@ class Settings:
             spool_dir=Path(env.get("GATEWAY_SPOOL_DIR", "var/spool")),
             redis_fail_open=env.get("GATEWAY_REDIS_FAIL", "open").strip().lower() != "closed",
             key_refresh_s=float(env.get("GATEWAY_KEY_REFRESH_S", 5.0)),
+            gc_threshold=int(env.get("GATEWAY_GC_THRESHOLD", 20_000)),
             extra_env=dict(env),
         )
 

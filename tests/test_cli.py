@@ -32,3 +32,23 @@ def test_settings_from_environment():
     assert settings.max_body_bytes == 1000 and settings.master_key == "k" and settings.simulate
     assert str(settings.policies_dir) == "/p"
     assert Settings.from_env({}).max_body_bytes == 32 * 1024 * 1024
+
+
+def test_the_serving_factory_tunes_the_garbage_collector(monkeypatch, tmp_path):
+    import gc
+
+    from gateway.app import app_from_env
+
+    before = gc.get_threshold()
+    monkeypatch.setenv("GATEWAY_LEDGER", "off")
+    try:
+        monkeypatch.setenv("GATEWAY_GC_THRESHOLD", "12345")
+        app_from_env()
+        assert gc.get_threshold() == (12345, 20, 20) and gc.get_freeze_count() > 0
+        gc.set_threshold(*before)
+        monkeypatch.setenv("GATEWAY_GC_THRESHOLD", "0")
+        app_from_env()
+        assert gc.get_threshold() == before  # 0 leaves Python's defaults alone
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
