@@ -21,6 +21,7 @@ from gateway.errors import (
     RateLimited,
     UpstreamError,
     UpstreamTimeout,
+    is_upstream_failure,
 )
 from gateway.plan import Attempt, RoutePlan
 from gateway.providers.base import ChunkStream, Completion, Provider
@@ -89,8 +90,7 @@ def _retry_after(exc: GatewayError) -> float | None:
 
 
 def _retryable(exc: GatewayError) -> bool:
-    return isinstance(exc, RateLimited | UpstreamTimeout) or (
-        isinstance(exc, UpstreamError) and exc.code in ("upstream_error", "upstream_unreachable"))
+    return isinstance(exc, RateLimited) or is_upstream_failure(exc)
 
 
 class StartedStream:

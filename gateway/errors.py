@@ -100,3 +100,9 @@ class ClientDisconnected(GatewayError):
     status_code = 499
     error_type = "invalid_request_error"
     default_code = "client_disconnected"
+
+
+def is_upstream_failure(exc: GatewayError) -> bool:
+    """The upstream itself is unwell (timeout, 5xx, unreachable); 4xx, 429 and bad credentials say nothing of it."""
+    return isinstance(exc, UpstreamTimeout) or (
+        isinstance(exc, UpstreamError) and exc.code in ("upstream_error", "upstream_unreachable"))

@@ -38,9 +38,10 @@ class StreamJob:
     reservation: Reservation | None = None
 
 
-def _estimated_usage(body: dict[str, Any], streamed_chars: int) -> Usage:
+def estimated_usage(body: dict[str, Any], produced_chars: int = 0) -> Usage:
+    """What an upstream that never reported usage billed: the prompt sent, ~4 characters a token produced."""
     prompt = estimate_tokens(orjson.dumps(body.get("messages") or []).decode())
-    return Usage(input=prompt, output=(streamed_chars + 3) // 4)
+    return Usage(input=prompt, output=(produced_chars + 3) // 4)
 
 
 async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> AsyncIterator[bytes]:
@@ -95,7 +96,7 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
         if usage is None:
             # The stream ended before the upstream reported usage (client gone, upstream cut):
             # bill what was produced, estimated from the text, rather than nothing.
-            usage = _estimated_usage(body, streamed_chars)
+            usage = estimated_usage(body, streamed_chars)
             record.error_code = record.error_code or "usage_estimated"
         elif not finished:
             # Usage reported early (Anthropic's message_start) undercounts a stream cut later.

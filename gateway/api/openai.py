@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,11 +22,9 @@ from gateway.context import GatewayContext
 from gateway.dispatch import Charge, DispatchLog
 from gateway.errors import ClientDisconnected, GatewayError, ModelNotFound, PayloadTooLarge
 from gateway.plan import RoutePlan
-from gateway.providers.simulated import estimate_tokens
 from gateway.records import RequestRecord
-from gateway.streaming import StreamJob, relay
+from gateway.streaming import StreamJob, estimated_usage, relay
 from gateway.toolcalls import needs_validation
-from gateway.usage import Usage
 from gateway.wire import parse_chat_request
 
 
@@ -121,7 +118,7 @@ async def chat_completions(request: Request) -> Response:
                 raise ClientDisconnected("the client closed the connection before the stream began") from None
             raise
         await routing.remember(ctx, routed, deployment.model)
-        return EventStreamResponse(_prepend(first, events), watch,
+        return EventStreamResponse(first, events, watch,
                                    headers={**headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
     watch.stop()
     await routing.remember(ctx, routed, deployment.model)
@@ -147,14 +144,7 @@ def _charge_in_flight(plan: RoutePlan, escalation: RoutePlan | None, body: dict[
     attempts = [*plan.attempts, *(escalation.attempts if escalation else ())]
     deployment = next((a.deployment for a in attempts if a.deployment.name == name), None)
     if deployment is not None:
-        prompt = estimate_tokens(orjson.dumps(body.get("messages") or []).decode())
-        dispatch_log.charges.append(Charge(deployment, Usage(input=prompt)))
-
-
-async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    yield first
-    async for piece in rest:
-        yield piece
+        dispatch_log.charges.append(Charge(deployment, estimated_usage(body)))
 
 
 async def list_models(request: Request) -> Response:

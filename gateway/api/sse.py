@@ -20,18 +20,20 @@ class EventStreamResponse(Response):
 
     media_type = "text/event-stream"
 
-    def __init__(self, pieces: AsyncIterator[bytes], watch: ClientWatch | None,
+    def __init__(self, first: bytes, pieces: AsyncIterator[bytes], watch: ClientWatch,
                  headers: Mapping[str, str] | None = None) -> None:
         self.status_code = 200
         self.background = None
+        self.first = first  # already taken from `pieces` (the stream is primed before the response starts)
         self.pieces = pieces
         self.watch = watch
         self.init_headers(headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        watch = self.watch or ClientWatch(receive)
+        watch = self.watch
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+            await send({"type": "http.response.body", "body": self.first, "more_body": True})
             async for piece in self.pieces:
                 await send({"type": "http.response.body", "body": piece, "more_body": True})
             watch.stop()

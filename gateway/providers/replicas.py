@@ -6,7 +6,7 @@ import hashlib
 import time
 from collections.abc import Callable
 
-from gateway.errors import GatewayError, UpstreamError, UpstreamTimeout
+from gateway.errors import GatewayError, is_upstream_failure
 
 # Long enough to cover a request's retries (backoff is capped at GATEWAY_RETRY_MAX_S, 2 s by default),
 # short enough that a replica back from a restart soon gets its prefixes (and their warm cache) back.
@@ -29,8 +29,7 @@ def rendezvous_order(replicas: tuple[str, ...], key: bytes) -> list[str]:
 
 def is_replica_failure(exc: GatewayError) -> bool:
     """Connection errors, timeouts and 5xx say the replica is unwell; 4xx and 429 say nothing about it."""
-    return isinstance(exc, UpstreamTimeout) or (
-        isinstance(exc, UpstreamError) and exc.code in ("upstream_error", "upstream_unreachable"))
+    return is_upstream_failure(exc)
 
 
 class ReplicaFailover:
