@@ -24,25 +24,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from gateway.catalogue import load_catalogue  # noqa: E402
 from gateway.classify import CATEGORIES, Classification, classify  # noqa: E402
 from gateway.classify.corpus import openers_from  # noqa: E402
 from gateway.classify.corpus.agents import EVAL_TOOLS, attach_tools, prepend_turns  # noqa: E402
 from gateway.classify.dataset import DevItem, dev_path, held_out, load_dev, trainable  # noqa: E402
 from gateway.classify.features import _STEM_CACHE  # noqa: E402
+from gateway.policy import load_policy  # noqa: E402
 
-# Mirrors policies/routing.yaml (each category's first-choice `route:`); used when that file is
-# absent or has no `categories:` mapping with `route:` keys.
-ROUTES: dict[str, str] = {
-    "P1": "claude-opus-4.7", "P2": "claude-opus-4.7", "P3": "claude-opus-4.7", "P4": "gpt-5.5",
-    "P5": "deepseek-v4-pro", "P6": "claude-opus-4.7", "P7": "claude-opus-4.7", "P8": "claude-opus-4.7",
-    "P9": "claude-opus-4.7", "P10": "gpt-5.5", "N1": "deepseek-v4-pro", "N2": "deepseek-v4-pro",
-    "N3": "gemini-3.1-pro", "N4": "deepseek-v4-pro", "N5": "gemini-3.1-pro", "N6": "deepseek-v4-pro",
-    "N7": "claude-opus-4.7", "N8": "deepseek-v4-pro", "N9": "deepseek-v4-pro", "N10": "claude-opus-4.7",
-}  # fmt: skip
-ROUTING_YAML = Path(__file__).resolve().parents[1] / "policies" / "routing.yaml"
-# Used with the built-in table: the shipped policy's threshold and `uncertain` route.
-CONFIDENCE_THRESHOLD = 0.40
-UNCERTAIN_ROUTE = "gemini-3.1-pro"
+POLICIES_DIR = Path(__file__).resolve().parents[1] / "policies"
 UNSEEN_PATH = Path(__file__).resolve().parent / "data" / "classifier_unseen.yaml"
 TARGET_BYTES = 32 * 1024
 
@@ -61,22 +51,11 @@ class Routing:
         return self.uncertain if result.confidence < self.threshold else self.routes[result.category]
 
 
-def load_routes() -> Routing:
-    """Routes, confidence threshold and uncertain route from policies/routing.yaml when it has them."""
-    try:
-        import yaml
-
-        doc = yaml.safe_load(ROUTING_YAML.read_text())
-        routes = {
-            c: v["route"] for c, v in (doc.get("categories") or {}).items() if isinstance(v, dict) and "route" in v
-        }
-        if set(routes) >= set(CATEGORIES):
-            threshold = float(doc.get("confidence_threshold", CONFIDENCE_THRESHOLD))
-            uncertain = (doc.get("uncertain") or {}).get("route", UNCERTAIN_ROUTE)
-            return Routing(routes, threshold, uncertain, str(ROUTING_YAML))
-    except (OSError, ImportError, AttributeError, TypeError, ValueError):
-        pass
-    return Routing(ROUTES, CONFIDENCE_THRESHOLD, UNCERTAIN_ROUTE, "built-in table")
+def load_routes(policies_dir: Path = POLICIES_DIR) -> Routing:
+    """Routes, confidence threshold and uncertain route of the shipped policy, read by the gateway's own loader."""
+    policy = load_policy(policies_dir, load_catalogue(policies_dir))
+    routes = {category: rule.route for category, rule in policy.categories.items()}
+    return Routing(routes, policy.confidence_threshold, policy.uncertain.route, str(policies_dir / "routing.yaml"))
 
 
 def evaluate(name: str, pairs: list[tuple[dict[str, Any], str]], routing: Routing, detail: bool) -> float:

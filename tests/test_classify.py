@@ -10,22 +10,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
+from gateway.catalogue import load_catalogue
 from gateway.classify import CATEGORIES, Classification, classify
 from gateway.classify import features as feature_module
 from gateway.classify.dataset import dev_path, held_out, load_dev
 from gateway.classify.model import WEIGHTS_PATH, load_model, read_weights
+from gateway.policy import load_policy
 
-ROUTING_YAML = Path(__file__).resolve().parents[1] / "policies" / "routing.yaml"
+POLICIES = Path(__file__).resolve().parents[1] / "policies"
 
 
 def confidence_threshold() -> float:
-    """The policy's threshold below which a request takes the `uncertain` route."""
-    try:
-        return float(yaml.safe_load(ROUTING_YAML.read_text()).get("confidence_threshold", 0.4))
-    except (OSError, AttributeError, TypeError, ValueError):
-        return 0.4
+    """The shipped policy's threshold below which a request takes the `uncertain` route."""
+    return load_policy(POLICIES, load_catalogue(POLICIES)).confidence_threshold
 
 
 ARTICLE = (
