@@ -305,7 +305,7 @@ def test_no_wrong_value_anywhere_escapes_as_anything_but_a_policy_error():
     import copy
 
     from gateway.policy.load import parse_policy
-    from gateway.policy.yamllines import load_with_lines
+    from gateway.yamllines import load_with_lines
 
     raw, lines = load_with_lines((POLICIES / "routing.yaml").read_text())
     for path in [p for p in lines if p]:

@@ -6,10 +6,12 @@ import random
 from typing import Any
 
 from gateway.classify.corpus.agents import TRAIN_TOOLS, attach_tools, p10, prepend_turns
+from gateway.classify.corpus.assistant_tasks import _CHAT_OPENERS, ASSISTANT_GENERATORS
 from gateway.classify.corpus.code_tasks import CODE_GENERATORS, _code, _diff
+from gateway.classify.corpus.code_tasks_p5_p9 import SPEC_GENERATORS
 from gateway.classify.corpus.common import Example, Material, harvest
 from gateway.classify.corpus.payloads import make_trace
-from gateway.classify.corpus.prose_tasks import _CHAT_OPENERS, PROSE_GENERATORS, document
+from gateway.classify.corpus.prose_tasks import DOCUMENT_GENERATORS, document
 from gateway.classify.corpus.systems import GENERIC_SYSTEMS, ROLE_SYSTEMS, TASK_SYSTEMS
 from gateway.classify.corpus.texts import FOREIGN
 from gateway.classify.view import content_text
@@ -79,7 +81,7 @@ def system_task(category: str, rng: random.Random, material: Material) -> dict[s
 
 def generate(material: Material, rng: random.Random) -> list[Example]:
     """Template-generated examples for every category."""
-    generators = {**CODE_GENERATORS, **PROSE_GENERATORS, "P10": p10}
+    generators = {**CODE_GENERATORS, **SPEC_GENERATORS, **DOCUMENT_GENERATORS, **ASSISTANT_GENERATORS, "P10": p10}
     out = []
     for category, gen in generators.items():
         for _ in range(_GAP_CATEGORIES.get(category, _PER_CATEGORY)):

@@ -6,8 +6,8 @@ import copy
 import random
 from typing import Any
 
+from gateway.classify.corpus.assistant_tasks import CHATS
 from gateway.classify.corpus.common import Material
-from gateway.classify.corpus.prose_tasks import CHATS
 from gateway.classify.corpus.systems import GENERIC_SYSTEMS
 
 # (name, description, parameters, user requests that genuinely need the tool)
