@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from gateway.classify.features import featurize, window_tokens
 from gateway.classify.model import load_model
 from gateway.classify.signals import compute_signals
@@ -23,7 +21,5 @@ def classify(request: Mapping[str, Any]) -> Classification:
     signals = compute_signals(view, tokens)
     if view.n_messages == 0 or not (view.task.strip() or view.has_tools):
         return Classification(DEFAULT_CATEGORY, _UNINFORMED, signals)
-    model = load_model()
-    probs = model.probabilities(featurize(view, signals, tokens))
-    best = int(np.argmax(probs))
-    return Classification(model.classes[best], round(float(probs[best]), 4), signals)
+    category, probability = load_model().predict(featurize(view, signals, tokens))
+    return Classification(category, round(probability, 4), signals)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import string
+from collections.abc import Collection
 
 from gateway.classify.view import RequestView
 
@@ -76,7 +77,21 @@ _FILLER = frozenset(
 
 # Features come in groups that share one value and a namespace: (value, namespace, items). The
 # model's vocabulary is split by namespace too, so no "w:" + word string is built per feature.
-Features = list[tuple[float, str, list[str]]]
+# A bigram is the pair of its tokens (zip builds them in C, and a pair hashes from the tokens'
+# cached hashes); its feature name is the two tokens joined by a space.
+Item = str | tuple[str, str]
+Features = list[tuple[float, str, Collection[Item]]]
+
+
+def item_key(item: str) -> Item:
+    """The serving-time key of a feature name's item part: "a b" is the bigram ("a", "b")."""
+    first, space, second = item.partition(" ")
+    return (first, second) if space else item
+
+
+def item_name(item: Item) -> str:
+    """The item part of a feature name (the inverse of item_key)."""
+    return item if isinstance(item, str) else " ".join(item)
 
 
 def _tokens(text: str) -> list[str]:
@@ -85,12 +100,13 @@ def _tokens(text: str) -> list[str]:
 
 def _stems(tokens: list[str]) -> list[str]:
     cache = _STEM_CACHE
-    missing = [t for t in set(tokens) if t not in cache]
+    missing = set(tokens).difference(cache)
     if missing:
         if len(cache) + len(missing) > _STEM_CACHE_MAX:
             cache.clear()
-        cache.update(zip(missing, stem_words(missing), strict=True))
-    return [cache[t] for t in tokens]
+        words = list(missing)
+        cache.update(zip(words, stem_words(words), strict=True))
+    return list(map(cache.__getitem__, tokens))
 
 
 def _skip(tokens: list[str], out: list[str]) -> bool:
@@ -140,20 +156,20 @@ def window_tokens(task: str) -> tuple[list[str], list[str]]:
     return tokens, tokens
 
 
-def _group(prefix: str, items: list[str], out: Features) -> None:
+def _group(prefix: str, items: list[Item], out: Features) -> None:
     # Each namespace is L2-normalised on its own, so a 30 KB body cannot drown out the instruction.
     unique = set(items)
     if unique:
-        out.append((1.0 / math.sqrt(len(unique)), prefix, list(unique)))
+        out.append((1.0 / math.sqrt(len(unique)), prefix, unique))
 
 
-def _bigrams(tokens: list[str]) -> list[str]:
-    return [a + " " + b for a, b in zip(tokens, tokens[1:], strict=False)]
+def _bigrams(tokens: list[str]) -> list[Item]:
+    return list(zip(tokens, tokens[1:], strict=False))
 
 
 def feature_names(features: Features) -> list[tuple[float, str]]:
     """(value, full feature name) pairs, for training."""
-    return [(value, prefix + item) for value, prefix, items in features for item in items]
+    return [(value, prefix + item_name(item)) for value, prefix, items in features for item in items]
 
 
 def featurize(
@@ -180,8 +196,8 @@ def featurize(
     _group("w:", body, out)
     _group("i:", instruction, out)
     _group("b:", bigrams, out)
-    _group("c:", first_clause + ["^" + w for w in first_clause[:2]] + _bigrams(first_clause), out)
-    _group("e:", last_clause + _bigrams(last_clause), out)
+    _group("c:", [*first_clause, *["^" + w for w in first_clause[:2]], *_bigrams(first_clause)], out)
+    _group("e:", [*last_clause, *_bigrams(last_clause)], out)
     lead = first[:24]
     if view.n_user_turns >= 2:
         # Conjunctions with structure let a linear model learn "follow-up wording in a chat"
@@ -191,7 +207,7 @@ def featurize(
         _group("t:", first_clause or lead, out)
     if view.system:
         system = _stems(_tokens(view.system[:SIDE_CHARS]))
-        _group("s:", system + _bigrams(system[:30]), out)
+        _group("s:", [*system, *_bigrams(system[:30])], out)
     if view.previous_user:
         _group("p:", _tokens(view.previous_user[:SIDE_CHARS]), out)
     # Signals enter at half strength, so the L2 penalty makes a large signal weight cost 4x: a
