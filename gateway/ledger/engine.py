@@ -58,15 +58,6 @@ def create_engine(database_url: str, *, connect_timeout_s: float = 5.0, **kwargs
     return create_async_engine(url, pool_pre_ping=True, connect_args={"timeout": connect_timeout_s}, **kwargs)
 
 
-def insert_ignoring_duplicates(table: Table, dialect: Dialect) -> Insert:
-    """INSERT ... ON CONFLICT DO NOTHING on the table's primary key, for this dialect."""
-    if dialect.name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
-    if dialect.name == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
-    raise UnsupportedDatabase(f"unsupported ledger dialect {dialect.name!r}")
-
-
 def upsert(table: Table, dialect: Dialect, values: dict[str, Any], update: tuple[str, ...]) -> Insert:
     """INSERT ... ON CONFLICT (primary key) DO UPDATE SET the `update` columns."""
     module = {"postgresql": postgresql, "sqlite": sqlite}.get(dialect.name)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.ledger.engine import create_engine, insert_ignoring_duplicates
+from gateway.ledger.bulk import BulkInsert
+from gateway.ledger.engine import create_engine
 from gateway.ledger.rows import Row, record_to_row
 from gateway.ledger.spool import Spool
 from gateway.ledger.tables import requests
@@ -100,7 +101,7 @@ class LedgerWriter:
         self._retry_at = 0.0  # monotonic time before which the database is not tried again
         self._retry_s = 0.0
         self._next_scan = 0.0  # replay is due at start: a crashed predecessor may have left files
-        self._stmt = None
+        self._bulk: BulkInsert | None = None
         self.rows_written = 0  # rows newly inserted
         self.rows_duplicate = 0  # rows whose request id was already stored (replays)
         self.write_errors = 0
@@ -157,9 +158,8 @@ class LedgerWriter:
             return
         if self._engine is None:
             self._engine = create_engine(self.database_url)
-        # RETURNING makes SQLAlchemy send true multi-row INSERTs ("insertmanyvalues") and tells
-        # which rows were new, so duplicates (replays) are counted rather than guessed.
-        self._stmt = insert_ignoring_duplicates(requests, self._engine.dialect).returning(requests.c.request_id)
+        # RETURNING tells which rows were new, so duplicates (replays) are counted rather than guessed.
+        self._bulk = BulkInsert(requests, self._engine.dialect)
         self._task = asyncio.create_task(self._run(), name="ledger-writer")
 
     async def close(self) -> None:
@@ -251,13 +251,12 @@ class LedgerWriter:
         self._database_answered()
 
     async def _insert(self, batch: Sequence[Row]) -> None:
-        assert self._engine is not None
+        assert self._engine is not None and self._bulk is not None
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self.write_timeout_s):
                 async with self._engine.begin() as conn:
-                    result = await conn.execute(self._stmt, list(batch))
-                    inserted = len(result.all())
+                    inserted = await self._bulk.execute(conn, batch)
         except Exception as exc:
             if _is_bad_data(exc):
                 raise
