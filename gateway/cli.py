@@ -82,7 +82,9 @@ def serve(
     if settings.simulate:
         log.warning("GATEWAY_SIMULATE is on: every deployment is served by the offline simulated upstream")
     uvicorn.run("gateway.app:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level, access_log=False, http="httptools", loop="uvloop")
+                log_level=settings.log_level, access_log=False, http="httptools", loop="uvloop",
+                # Nothing reads the client address, so X-Forwarded-* rewriting would be work for nothing.
+                proxy_headers=False)
 
 
 @app.command()

@@ -36,6 +36,10 @@ class UpstreamClients:
             connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0, keepalive_timeout=30)
             session = aiohttp.ClientSession(
                 connector=connector,
+                # Shared by every caller: an upstream's cookies (a CDN's bot-management cookie, say)
+                # must not travel from one tenant's request to the next one's, and skipping the jar
+                # saves its per-request filtering.
+                cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=self._timeout,
                 json_serialize=lambda obj: orjson.dumps(obj).decode(),
                 read_bufsize=1 << 20,
