@@ -53,7 +53,7 @@ class LinearModel:
             if space is not None:
                 rows += map(space.get, items, missing)
                 values += repeat(value, len(items))
-        result: list[float] = (np.asarray(values, dtype=np.float32) @ self.scaled[rows]).tolist()
+        result: list[float] = (np.asarray(values, dtype=np.float32) @ self.scaled.take(rows, axis=0)).tolist()
         return result
 
     def probabilities(self, features: Features) -> list[float]:
