@@ -56,14 +56,6 @@ class LinearModel:
         result: list[float] = (np.asarray(values, dtype=np.float32) @ self.scaled.take(rows, axis=0)).tolist()
         return result
 
-    def probabilities(self, features: Features) -> list[float]:
-        """Softmax class probabilities, in `classes` order."""
-        logits = self.logits(features)
-        top = max(logits)
-        exp = [math.exp(x - top) for x in logits]
-        total = sum(exp)
-        return [x / total for x in exp]
-
     def predict(self, features: Features) -> tuple[str, float]:
         """The most probable class and its probability."""
         logits = self.logits(features)
