@@ -9,7 +9,7 @@ multiplier applied outside its UTC peak windows.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -68,14 +68,24 @@ class PriceEntry:
     peak_windows: tuple[TimeWindow, ...] = ()
     off_peak_multiplier: Decimal | None = None
 
+    # The off-peak rates (base and per tier) are scaled once here, not per request.
+    _off_peak: tuple[Rates, tuple[Rates, ...]] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        factor = self.off_peak_multiplier
+        if factor is not None:
+            scaled = (self.rates.scaled(factor), tuple(tier.rates.scaled(factor) for tier in self.tiers))
+            object.__setattr__(self, "_off_peak", scaled)
+
     def rates_for(self, at: datetime, prompt_tokens: int) -> Rates:
         """The rates that apply at `at` for a prompt of `prompt_tokens` tokens."""
-        rates = self.rates
-        for tier in self.tiers:  # tiers are sorted ascending; the highest one exceeded wins
+        off_peak = self._off_peak
+        if off_peak is not None and any(w.contains(at) for w in self.peak_windows):
+            off_peak = None
+        rates = self.rates if off_peak is None else off_peak[0]
+        for i, tier in enumerate(self.tiers):  # tiers are sorted ascending; the highest one exceeded wins
             if prompt_tokens > tier.above_prompt_tokens:
-                rates = tier.rates
-        if self.off_peak_multiplier is not None and not any(w.contains(at) for w in self.peak_windows):
-            rates = rates.scaled(self.off_peak_multiplier)
+                rates = tier.rates if off_peak is None else off_peak[1][i]
         return rates
 
 
@@ -102,9 +112,7 @@ def entry_at(entries: Sequence[PriceEntry], at: datetime) -> PriceEntry:
     return chosen
 
 
-def cost_of(usage: Usage, entries: Sequence[PriceEntry], at: datetime) -> Decimal:
-    """USD cost of `usage` under the price entries of one deployment at time `at`."""
-    rates = entry_at(entries, at).rates_for(at, usage.prompt_tokens)
+def _priced(usage: Usage, rates: Rates) -> Decimal:
     write_1h = min(usage.cache_write_1h, usage.cache_write)
     total = (
         usage.input * rates.input
@@ -116,10 +124,9 @@ def cost_of(usage: Usage, entries: Sequence[PriceEntry], at: datetime) -> Decima
     return total * PER_TOKEN
 
 
-def cache_savings_of(usage: Usage, entries: Sequence[PriceEntry], at: datetime) -> Decimal:
-    """What the cached-input tokens saved against paying the full input rate for them."""
-    rates = entry_at(entries, at).rates_for(at, usage.prompt_tokens)
-    return usage.cached_input * (rates.input - rates.cached_input) * PER_TOKEN
+def cost_of(usage: Usage, entries: Sequence[PriceEntry], at: datetime) -> Decimal:
+    """USD cost of `usage` under the price entries of one deployment at time `at`."""
+    return _priced(usage, entry_at(entries, at).rates_for(at, usage.prompt_tokens))
 
 
 def cost(usage: Usage, deployment: Any, at: datetime | None = None) -> Decimal:
@@ -130,10 +137,11 @@ def cost(usage: Usage, deployment: Any, at: datetime | None = None) -> Decimal:
 def request_cost(usage: Usage, deployment: Any, baseline: Any, at: datetime | None = None) -> Cost:
     """Actual cost plus the counterfactual cost of the same usage on the baseline deployment."""
     at = at or datetime.now(UTC)
+    rates = entry_at(deployment.prices, at).rates_for(at, usage.prompt_tokens)
     return Cost(
-        cost_of(usage, deployment.prices, at),
+        _priced(usage, rates),
         cost_of(usage, baseline.prices, at),
-        cache_savings_of(usage, deployment.prices, at),
+        usage.cached_input * (rates.input - rates.cached_input) * PER_TOKEN,
     )
 
 

@@ -58,9 +58,11 @@ def test_simulated_catalogue_keeps_prices_and_needs_no_keys():
 
 
 def plain(value):
-    """Every field of the runtime dataclasses as JSON-able data, Decimals by their exact digits."""
+    """Every field of the runtime dataclasses as JSON-able data, Decimals by their exact digits.
+
+    Private fields are values derived from the others (precomputed off-peak rates) and skipped."""
     if dataclasses.is_dataclass(value):
-        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value) if not f.name.startswith("_")}
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, frozenset):

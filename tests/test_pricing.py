@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway.catalogue import CatalogueError, load_catalogue, parse_catalogue
-from gateway.pricing import cost, request_cost
+from gateway.pricing import PriceEntry, Rates, Tier, TimeWindow, cost, cost_of, request_cost
 from gateway.providers.anthropic_translate import StreamTranslator
 from gateway.usage import Usage, from_anthropic, from_openai
 
@@ -91,6 +91,20 @@ def test_context_length_tier():
     gpt = dep("gpt-5.5@openai")
     assert cost(small, gpt, APRIL) == Decimal("0.53")
     assert cost(large, gpt, APRIL) == Decimal("3.045")  # 300K x $10 + 1K x $45
+
+
+def test_off_peak_multiplier_applies_to_the_tier_in_force():
+    def rates(input_usd: str) -> Rates:
+        d = Decimal(input_usd)
+        return Rates(d, d / 10, d, d, d * 2)
+
+    entry = PriceEntry(datetime(2026, 1, 1, tzinfo=UTC), rates("1"), "test", tiers=(Tier(1_500_000, rates("3")),),
+                       peak_windows=(TimeWindow(frozenset(range(5)), 0, 8 * 60),), off_peak_multiplier=Decimal("0.5"))
+    small, large = Usage(input=1_000_000), Usage(input=2_000_000)
+    assert cost_of(small, [entry], TUESDAY_PEAK) == Decimal("1")
+    assert cost_of(small, [entry], TUESDAY_OFF_PEAK) == Decimal("0.5")
+    assert cost_of(large, [entry], TUESDAY_PEAK) == Decimal("6")
+    assert cost_of(large, [entry], SATURDAY_PEAK_HOURS) == Decimal("3")
 
 
 def test_baseline_counterfactual_is_the_same_usage_on_opus():
