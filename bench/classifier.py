@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gateway.catalogue import load_catalogue  # noqa: E402
 from gateway.classify import CATEGORIES, Classification, classify  # noqa: E402
+from gateway.classify.classifier import system_scores  # noqa: E402
 from gateway.classify.corpus import openers_from  # noqa: E402
 from gateway.classify.corpus.agents import EVAL_TOOLS, attach_tools, prepend_turns  # noqa: E402
 from gateway.classify.dataset import DevItem, dev_path, held_out, load_dev, trainable  # noqa: E402
@@ -166,8 +167,9 @@ def padded(request: dict[str, Any], filler: str) -> dict[str, Any]:
 def latency(name: str, requests: list[dict[str, Any]], rounds: int = 3, cold: bool = False) -> None:
     """Print p50/p99 per-call latency of classify(): wall clock, and thread CPU time (immune to preemption).
 
-    With `cold`, the token stem cache is emptied before every call, so each request pays for
-    stemming all its words: the worst case, where a warm process only stems words it has not seen.
+    With `cold`, the token stem cache and the system prompt scores are emptied before every call,
+    so each request pays for stemming all its words and scoring its system prompt: the worst case,
+    where a warm process only stems words and scores system prompts it has not seen.
     """
     for req in requests[:50]:
         classify(req)
@@ -176,6 +178,7 @@ def latency(name: str, requests: list[dict[str, Any]], rounds: int = 3, cold: bo
         for req in requests:
             if cold:
                 _STEM_CACHE.clear()
+                system_scores.cache_clear()
             t0, c0 = time.perf_counter_ns(), time.thread_time_ns()
             classify(req)
             cpu.append((time.thread_time_ns() - c0) / 1000)

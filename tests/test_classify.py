@@ -228,6 +228,37 @@ def test_stem_cache_does_not_change_results() -> None:
     assert classify(body) == warm
 
 
+def test_memoised_system_prompt_scores_equal_scoring_every_feature_at_once() -> None:
+    from gateway.classify.classifier import system_scores
+    from gateway.classify.features import featurize, window_tokens
+    from gateway.classify.signals import compute_signals
+    from gateway.classify.view import view_request
+
+    model = load_model()
+    system_scores.cache_clear()
+    prompts = ["You are a terse code reviewer for a Python monorepo; answer with a diff.",
+               "You are a translator. Translate everything the user writes into formal German.",
+               "Eres un asistente que resume correos electrónicos.", ""]
+    seen = set()
+    for system in prompts * 2:
+        body = chat("Summarise this article: " + ARTICLE)
+        if system:
+            body["messages"].insert(0, {"role": "system", "content": system})
+        view = view_request(body)
+        tokens = window_tokens(view.task)
+        category, probability = model.predict(featurize(view, compute_signals(view, tokens), tokens))
+        result = classify(body)
+        assert (result.category, result.confidence) == (category, pytest.approx(probability, abs=1e-4))
+        seen.add(system)
+        assert system_scores.cache_info().currsize == len(seen)  # one entry per distinct prompt
+    assert system_scores.cache_info().hits == len(prompts)
+    assert not system_scores(prompts[0]).flags.writeable  # shared between requests: read-only
+    with_system = classify({"messages": [{"role": "system", "content": prompts[1]},
+                                         {"role": "user", "content": "Guten Morgen, wie geht es dir?"}]})
+    without = classify({"messages": [{"role": "user", "content": "Guten Morgen, wie geht es dir?"}]})
+    assert with_system.confidence != without.confidence  # the system prompt's features do count
+
+
 def test_32kb_request_stays_well_inside_the_latency_budget() -> None:
     # A loose guard (the bench measures p99 properly): median thread CPU time of a 32 KB request.
     text = ("Summarise this article: " + LONG_ARTICLE + "\n\n") * (32 * 1024 // (len(LONG_ARTICLE) + 30))

@@ -37,28 +37,36 @@ class LinearModel:
     spaces: dict[str, dict[str | tuple[str, str], int]]  # namespace ("w:") -> item -> row; bigrams as pairs
     scaled: np.ndarray  # (n_features + 2, n_classes) float32
 
-    def logits(self, features: Features) -> list[float]:
-        """Temperature-scaled class logits for grouped (value, namespace, items) features; unknown ones count zero.
+    def scores(self, features: Features, *, intercept: bool = True) -> np.ndarray:
+        """Temperature-scaled class scores of grouped (value, namespace, items) features; unknown ones count zero.
 
-        Scoring runs cache-cold between requests in a busy server, where each numpy call costs
-        microseconds: one gather and one product serve every group, and the rest is plain Python.
+        Features add up, so the scores of disjoint groups sum to the scores of their union (the
+        intercept counted once). Scoring runs cache-cold between requests in a busy server, where
+        each numpy call costs microseconds: one gather and one product serve every group, and the
+        rest is plain Python.
         """
         spaces = self.spaces
-        bias = len(self.index)
-        missing = repeat(bias + 1)
-        rows = [bias]
-        values = [1.0]
+        missing = repeat(len(self.index) + 1)
+        rows = [len(self.index)] if intercept else []
+        values = [1.0] if intercept else []
         for value, prefix, items in features:
             space = spaces.get(prefix)
             if space is not None:
                 rows += map(space.get, items, missing)
                 values += repeat(value, len(items))
-        result: list[float] = (np.asarray(values, dtype=np.float32) @ self.scaled.take(rows, axis=0)).tolist()
+        return np.asarray(values, dtype=np.float32) @ self.scaled.take(rows, axis=0)
+
+    def logits(self, features: Features, offset: np.ndarray | None = None) -> list[float]:
+        """Class logits of `features` (intercept included) plus `offset`, the scores of other groups."""
+        scores = self.scores(features)
+        if offset is not None:
+            scores += offset
+        result: list[float] = scores.tolist()
         return result
 
-    def predict(self, features: Features) -> tuple[str, float]:
-        """The most probable class and its probability."""
-        logits = self.logits(features)
+    def predict(self, features: Features, offset: np.ndarray | None = None) -> tuple[str, float]:
+        """The most probable class and its probability (see logits for `offset`)."""
+        logits = self.logits(features, offset)
         top = max(logits)
         return self.classes[logits.index(top)], 1.0 / sum(math.exp(x - top) for x in logits)
 
