@@ -74,6 +74,11 @@ CASES = [
         "Tom has 3 apples, buys 5 more and eats 2. How many are left?",
         "Tom has some apples. How many are left?",
     ),
+    (
+        "numeric_problem",
+        "A 3 kg box costs 5.50 and ships at 20% off. What is the total?",
+        "Compare the v12, x86 and a.5 builds. Which one is the total?",  # digits glued to a word or a point
+    ),
 ]
 
 
