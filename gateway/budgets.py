@@ -129,15 +129,19 @@ class BudgetGuard:
                 self._on_rate_limit("key", "tokens")
                 raise RateLimited(f"rate limit of {caller.tpm} tokens per minute reached for key "
                                   f"{caller.key_id}; retry in {retry_after}s", headers={"retry-after": retry_after})
-        soft = False
+        return Admission(await self.soft_limited(caller))
+
+    async def soft_limited(self, caller: Caller) -> bool:
+        """Whether a budget of this caller has crossed its soft limit (read-only: counts nothing)."""
         now = datetime.now(UTC)
         for budget in self._budgets(caller):
             if budget.soft_fraction is None:
                 continue
-            start, end = period_bounds(budget.period, now)
+            start, _ = period_bounds(budget.period, now)
             spent = float(await self._state.get(_counter_key(budget, start)) or 0) / MICRO
-            soft = soft or spent >= float(budget.limit_usd) * budget.soft_fraction
-        return Admission(soft)
+            if spent >= float(budget.limit_usd) * budget.soft_fraction:
+                return True
+        return False
 
     async def reserve(self, caller: Caller, estimate_usd: Decimal) -> Reservation:
         """Atomically reserve the estimated cost against every budget; 429 if one would be exceeded."""

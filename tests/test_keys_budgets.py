@@ -349,3 +349,33 @@ def test_key_creation_validates_before_creating_anything(ledger_gateway, field, 
     if field != "rpm":
         response = admin(ledger_gateway, "PUT", "/admin/budgets", json=budget)
         assert response.status_code == 400 and response.json()["error"]["param"] in (field, "limit_usd")
+
+
+def test_past_the_soft_limit_requests_and_explain_take_the_cheap_route(start_gateway, tmp_path, upstream):
+    database = f"sqlite:///{tmp_path}/gateway.db"
+    upgrade(database)
+    gateway = start_gateway(database_url=database, admin_key=ADMIN_KEY, spool_dir=tmp_path / "spool")
+    # $1 a day, soft limit at 0.01% ($0.0001): one GPT-5.5 request ($0.00021) crosses it.
+    key = create_key(gateway, team="default", budget_usd="1", period="day", soft_fraction=0.0001)["key"]
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=key, max_retries=0)
+    summary = [{"role": "user", "content": "Summarise this article in two sentences: " + "The council met. " * 20}]
+
+    def explained():
+        response = httpx.post(gateway.base_url + "/routing/explain", json={"model": "auto", "messages": summary},
+                              headers={"Authorization": f"Bearer {key}"}, timeout=20)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    before = explained()
+    assert (before["category"], before["model"]) == ("N2", "deepseek-v4-pro")
+    raw = client.chat.completions.with_raw_response.create(model="auto", messages=summary)
+    assert raw.headers["x-gateway-model"] == "deepseek-v4-pro"
+    client.chat.completions.create(model="gpt-5.5", messages=HELLO, max_tokens=5)
+    assert wait_for(lambda: explained()["model"] == "deepseek-v4-flash", timeout=10)
+    raw = client.chat.completions.with_raw_response.create(model="auto", messages=summary)
+    assert raw.headers["x-gateway-model"] == "deepseek-v4-flash"
+    explained()  # explain counts nothing against the key's limits
+    do_not_substitute = [{"role": "user", "content": "Fix the bug in this function:\n```python\ndef f(x):\n"
+                                                     "    return x +\n```\nIt raises SyntaxError."}]
+    raw = client.chat.completions.with_raw_response.create(model="auto", messages=do_not_substitute)
+    assert raw.headers["x-gateway-verdict"] != "substitute" and raw.headers["x-gateway-model"] != "deepseek-v4-flash"

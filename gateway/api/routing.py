@@ -19,7 +19,9 @@ async def explain(request: Request) -> Response:
     caller = authenticate(request, ctx.settings.master_key, ctx.keys)
     raw = await read_body(request, ctx.settings.max_body_bytes)
     body = parse_chat_request(raw)
-    routed = await routing.route(ctx, request.headers, caller, body, len(raw))
+    # The same downgrade a real request would get past a soft budget limit; rate limits are not
+    # counted, since nothing is sent upstream.
+    routed = await routing.route(ctx, request.headers, caller, body, len(raw), await ctx.guard.soft_limited(caller))
     plan = routed.plan
     first = plan.attempts[0].deployment
     answer = {
