@@ -137,3 +137,24 @@ def test_a_replica_answering_5xx_fails_over(start_gateway, mock_policies, tmp_pa
     assert all(post(gateway, chat(system)).status_code == 200 for system in systems)
     # one failure moved every prefix of the broken replica; later ones went straight to the live one
     assert len(broken.seen) == 1 and len(live.seen) == 3
+
+
+@pytest.mark.parametrize("failure", [
+    Reply(sse=[{"error": {"message": "CUDA out of memory"}}]),  # an error event instead of the first chunk
+    Reply(sse=[b": warming up\n\n", {"choices": []}], cut_after=1),  # the connection cut after the headers
+])
+def test_a_replica_failing_a_stream_before_its_first_chunk_fails_over(start_gateway, mock_policies, tmp_path, live,
+                                                                       broken, failure):
+    live.reset()
+    broken.reset()
+    broken.handler = lambda path, body: failure
+    replicas = (live.url("live/v1"), broken.url("broken/v1"))
+    gateway = start_gateway(policies=policies_with_replicas(mock_policies, tmp_path / "p", list(replicas)),
+                            retry_base_s=0.01)
+    systems = list(prefixes_homed(replicas, replicas[1], 3))
+    for system in systems:
+        streamed = post(gateway, {**chat(system), "stream": True})
+        assert streamed.status_code == 200 and "[DONE]" in streamed.text and "error" not in streamed.text
+    # the first stream's failure moved the broken replica's prefixes: its retry and the later
+    # streams went straight to the live one
+    assert len(broken.seen) == 1 and len(live.seen) == 3

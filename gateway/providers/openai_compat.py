@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -20,13 +20,26 @@ from gateway.usage import Usage, from_openai
 class OpenAIChunkStream:
     """Chunks of an OpenAI-compatible SSE stream, recording usage when the upstream reports it."""
 
-    def __init__(self, response: aiohttp.ClientResponse, deployment: Deployment) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, deployment: Deployment,
+                 on_failure: Callable[[GatewayError], None] | None = None) -> None:
         self._response = response
         self._deployment = deployment
         self._events = sse_events(response, deployment)
+        self._on_failure = on_failure
         self.usage: Usage | None = None
 
-    async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._chunks() if self._on_failure is None else self._reporting(self._on_failure)
+
+    async def _reporting(self, on_failure: Callable[[GatewayError], None]) -> AsyncIterator[dict[str, Any]]:
+        try:
+            async for chunk in self._chunks():
+                yield chunk
+        except GatewayError as exc:
+            on_failure(exc)
+            raise
+
+    async def _chunks(self) -> AsyncIterator[dict[str, Any]]:
         finished = False  # a finish_reason was seen: the answer is whole even if [DONE] never comes
         async for _event, data in self._events:
             if data == b"[DONE]":
@@ -120,4 +133,7 @@ class OpenAICompatProvider:
         except GatewayError as exc:
             self._failed(deployment, base_url, exc)
             raise
-        return OpenAIChunkStream(response, deployment)
+        # A replica can also fail after its headers (an error event, a cut, a read timeout): that
+        # moves its prefixes too, so the dispatcher's retry before the first chunk goes elsewhere.
+        on_failure = (lambda exc: self._failed(deployment, base_url, exc)) if deployment.replicas else None
+        return OpenAIChunkStream(response, deployment, on_failure)
