@@ -47,6 +47,9 @@ class Constraints:
     allow_category_header: bool = False
 
 
+NO_CONSTRAINTS = Constraints()
+
+
 @dataclass(frozen=True, slots=True)
 class KeyConstraints:
     """One API key's constraints; None (or empty) inherits the team's, anything set tightens it."""
@@ -89,9 +92,8 @@ class Policy:
 
     def constraints_for(self, team: str | None, key_id: str | None = None) -> Constraints:
         """The caller's constraints: its team's (or `default`'s), tightened by its key's own."""
-        if team and team in self.teams:
-            base = self.teams[team]
-        else:
-            base = self.teams.get("default", Constraints())
+        base = self.teams.get(team) if team else None
+        if base is None:
+            base = self.teams.get("default") or NO_CONSTRAINTS
         key = self.keys.get(key_id) if key_id else None
         return key.over(base) if key else base
