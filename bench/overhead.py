@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import math
 import os
 import shutil
@@ -76,10 +77,15 @@ USER_PROMPT = (
 )
 
 
-def chat_body(stream: bool) -> bytes:
+# With --distinct-system every request carries one of this many system prompts (the prompt plus a shift
+# number): more than the gateway memoises (classifier.SYSTEM_SCORES_CACHED), so each is scored afresh.
+DISTINCT_SYSTEM_PROMPTS = 4096
+
+
+def chat_body(stream: bool, system: str = SYSTEM_PROMPT) -> bytes:
     body: dict[str, Any] = {
         "model": "auto",
-        "messages": [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": USER_PROMPT}],
+        "messages": [{"role": "system", "content": system}, {"role": "user", "content": USER_PROMPT}],
         "temperature": 0.2,
         "max_tokens": 256,
     }
@@ -361,9 +367,18 @@ class Samples:
     rounds: int = 0
 
 
-async def drive(session: aiohttp.ClientSession, target: Target, payload: bytes, stream: bool, concurrency: int,
-                duration: float, into: Samples | None, once: bool = False) -> tuple[int, float]:
-    """Closed loop: `concurrency` workers send back-to-back requests for `duration` seconds (or one each)."""
+def payloads(stream: bool, distinct_system: bool) -> tuple[bytes, ...]:
+    """The request bodies to send in turn: one, or DISTINCT_SYSTEM_PROMPTS that differ in the system prompt."""
+    if not distinct_system:
+        return (chat_body(stream),)
+    return tuple(chat_body(stream, f"{SYSTEM_PROMPT} This is shift {i}.") for i in range(DISTINCT_SYSTEM_PROMPTS))
+
+
+async def drive(session: aiohttp.ClientSession, target: Target, bodies: tuple[bytes, ...], stream: bool,
+                concurrency: int, duration: float, into: Samples | None, once: bool = False) -> tuple[int, float]:
+    """Closed loop: `concurrency` workers send back-to-back requests for `duration` seconds (or one each),
+    taking the bodies in turn."""
+    next_body = itertools.cycle(bodies).__next__
     headers = {"content-type": "application/json", "authorization": f"Bearer {target.key}", **target.extra_headers}
     latencies: list[float] = []
     ttfbs: list[float] = []
@@ -378,7 +393,7 @@ async def drive(session: aiohttp.ClientSession, target: Target, payload: bytes, 
             first_pass = False
             started = clock()
             try:
-                async with session.post(target.url, data=payload, headers=headers) as response:
+                async with session.post(target.url, data=next_body(), headers=headers) as response:
                     if response.status != 200:
                         text = (await response.read())[:200].decode("utf-8", "replace")
                         errors[f"HTTP {response.status}: {text}"] += 1
@@ -440,7 +455,7 @@ async def check_target(target: Target, stream: bool) -> str:
     """One request before measuring: a 200 with a chat body, or the reason it is not."""
     async with new_session(1) as session:
         samples = Samples()
-        await drive(session, target, chat_body(stream), stream, 1, 0, samples, once=True)
+        await drive(session, target, (chat_body(stream),), stream, 1, 0, samples, once=True)
         if samples.errors:
             return "; ".join(f"{count} x {message}" for message, count in samples.errors.items())
         if samples.requests != 1:
@@ -455,6 +470,7 @@ class Config:
     rounds: int
     duration: float
     warmup: float
+    distinct_system: bool = False
 
 
 async def run_matrix(targets: list[Target], mock: Server, config: Config,
@@ -462,7 +478,7 @@ async def run_matrix(targets: list[Target], mock: Server, config: Config,
     results: dict[tuple[str, int, str], Samples] = {}
     for mode in config.modes:
         stream = mode == "stream"
-        payload = chat_body(stream)
+        bodies = payloads(stream, config.distinct_system)
         for concurrency in config.concurrencies:
             sessions = {t.name: new_session(concurrency) for t in targets}
             try:
@@ -474,11 +490,11 @@ async def run_matrix(targets: list[Target], mock: Server, config: Config,
                     for target in order:
                         session = sessions[target.name]
                         samples = results[(mode, concurrency, target.name)]
-                        await drive(session, target, payload, stream, concurrency, config.warmup, None)
+                        await drive(session, target, bodies, stream, concurrency, config.warmup, None)
                         server_before, mock_before, client_before = target.server.cpu(), mock.cpu(), self_cpu_seconds()
                         conns_before, upstream_before = mock_stats(mock)
                         core_before = core_busy_seconds(server_core)
-                        count, elapsed = await drive(session, target, payload, stream, concurrency,
+                        count, elapsed = await drive(session, target, bodies, stream, concurrency,
                                                      config.duration, samples)
                         core_used = core_busy_seconds(server_core) - core_before
                         server_used = target.server.cpu() - server_before
@@ -698,6 +714,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="send x-gateway-category: CAT to the gateway (master key), which skips the "
                              "classifier: isolates its cost, or measures while no weights are trained")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the rows as JSON")
+    parser.add_argument("--distinct-system", action="store_true",
+                        help=f"send {DISTINCT_SYSTEM_PROMPTS} system prompts in turn (more than the gateway memoises), "
+                             "so every classification scores its system prompt afresh")
     args = parser.parse_args(argv)
     args.duration = args.duration or (1.0 if args.quick else 4.0)
     args.rounds = args.rounds or (2 if args.quick else 3)
@@ -781,14 +800,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[setup] dropping LiteLLM: {litellm_note}")
             targets = [t for t in targets if t.name != LITELLM]
 
-        config = Config(args.modes, args.concurrency, args.rounds, args.duration, args.warmup)
+        config = Config(args.modes, args.concurrency, args.rounds, args.duration, args.warmup, args.distinct_system)
         print(f"[setup] mock upstream :{mock.port} (core {args.client_core}), gateway :{gateway.port} "
               f"(core {args.server_core}), {litellm_note}; load generator on core {args.client_core}")
         print(f"[setup] {len(config.modes)} modes x {len(config.concurrencies)} concurrencies x {config.rounds} "
               f"rounds x {len(targets)} targets, {config.duration:g}s per round (+{config.warmup:g}s warm-up); "
               f"request body {len(chat_body(False))} bytes, model=auto; mock streams {args.stream_chunks} content "
               f"chunks" + (f" ~{args.stream_gap_ms:g} ms apart" if args.stream_gap_ms else " at once")
-              + (f", gateway told x-gateway-category: {args.category} (classifier skipped)" if args.category else ""),
+              + (f", gateway told x-gateway-category: {args.category} (classifier skipped)" if args.category else "")
+              + (f", {DISTINCT_SYSTEM_PROMPTS} distinct system prompts in turn" if args.distinct_system else ""),
               flush=True)
         results = uvloop_run(run_matrix(targets, mock, config, args.server_core))
     except RuntimeError as exc:
