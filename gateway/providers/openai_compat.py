@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -32,14 +32,17 @@ class OpenAIChunkStream:
         return self._chunks() if self._on_failure is None else self._reporting(self._on_failure)
 
     async def _reporting(self, on_failure: Callable[[GatewayError], None]) -> AsyncIterator[dict[str, Any]]:
+        chunks = self._chunks()
         try:
-            async for chunk in self._chunks():
+            async for chunk in chunks:
                 yield chunk
         except GatewayError as exc:
             on_failure(exc)
             raise
+        finally:
+            await chunks.aclose()  # closed with this one, not left for the garbage collector
 
-    async def _chunks(self) -> AsyncIterator[dict[str, Any]]:
+    async def _chunks(self) -> AsyncGenerator[dict[str, Any], None]:
         finished = False  # a finish_reason was seen: the answer is whole even if [DONE] never comes
         async for _event, data in self._events:
             if data == b"[DONE]":
