@@ -11,7 +11,8 @@ from gateway.classify.corpus.code_tasks import CODE_GENERATORS, _code, _diff
 from gateway.classify.corpus.code_tasks_p5_p9 import SPEC_GENERATORS
 from gateway.classify.corpus.common import Example, Material, harvest
 from gateway.classify.corpus.payloads import make_trace
-from gateway.classify.corpus.prose_tasks import DOCUMENT_GENERATORS, document
+from gateway.classify.corpus.prose_material import document
+from gateway.classify.corpus.prose_tasks import DOCUMENT_GENERATORS
 from gateway.classify.corpus.systems import GENERIC_SYSTEMS, ROLE_SYSTEMS, TASK_SYSTEMS
 from gateway.classify.corpus.texts import FOREIGN
 from gateway.classify.view import content_text

@@ -7,7 +7,7 @@ import random
 from typing import Any
 
 from gateway.classify.corpus.common import Material, combine, pick, user
-from gateway.classify.corpus.prose_tasks import Gen, document
+from gateway.classify.corpus.prose_material import Gen, document
 from gateway.classify.corpus.texts import SHORT_SENTENCES
 
 # Adversarial prompts are described, not spelled out: the classifier only needs their shape.
