@@ -14,8 +14,12 @@ import pytest
 from gateway.catalogue import load_catalogue
 from gateway.classify import CATEGORIES, Classification, classify
 from gateway.classify import features as feature_module
+from gateway.classify.classifier import system_scores
 from gateway.classify.dataset import dev_path, held_out, load_dev
+from gateway.classify.features import featurize, window_tokens
 from gateway.classify.model import WEIGHTS_PATH, load_model, read_weights
+from gateway.classify.signals import compute_signals
+from gateway.classify.view import view_request
 from gateway.policy import load_policy
 
 POLICIES = Path(__file__).resolve().parents[1] / "policies"
@@ -229,11 +233,6 @@ def test_stem_cache_does_not_change_results() -> None:
 
 
 def test_memoised_system_prompt_scores_equal_scoring_every_feature_at_once() -> None:
-    from gateway.classify.classifier import system_scores
-    from gateway.classify.features import featurize, window_tokens
-    from gateway.classify.signals import compute_signals
-    from gateway.classify.view import view_request
-
     model = load_model()
     system_scores.cache_clear()
     prompts = ["You are a terse code reviewer for a Python monorepo; answer with a diff.",
