@@ -11,7 +11,7 @@ import typer
 from gateway.catalogue import CatalogueError, load_catalogue
 from gateway.cli_ledger import db_app, keys_app, spend
 from gateway.cli_policy import app as policy_app
-from gateway.settings import DEFAULT_DATABASE_URL, Settings
+from gateway.settings import DEFAULT_DATABASE_URL, Settings, SettingsError
 
 app = typer.Typer(help="Cost-aware routing gateway for LLM traffic (a drop-in OpenAI base URL).",
                   no_args_is_help=True, add_completion=False)
@@ -27,6 +27,11 @@ app.command()(spend)
 @app.callback()
 def _root() -> None:
     """Cost-aware routing gateway for LLM traffic (a drop-in OpenAI base URL)."""
+    try:  # a mistyped GATEWAY_* variable is named before any command runs, not met as a traceback
+        Settings.from_env()
+    except SettingsError as exc:
+        typer.echo(f"gateway: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def is_loopback(host: str) -> bool:
@@ -60,7 +65,8 @@ def serve(
     if simulate:
         os.environ["GATEWAY_SIMULATE"] = "1"
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = "DEBUG" if settings.log_level == "trace" else settings.log_level.upper()  # logging has no TRACE
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     problem = check_bind(host, settings)
     if problem:
         typer.echo(f"gateway: {problem}", err=True)

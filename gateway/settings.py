@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -9,10 +10,54 @@ from pathlib import Path
 
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 DEFAULT_DATABASE_URL = "sqlite:///./var/gateway.db"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+class SettingsError(ValueError):
+    """A GATEWAY_* variable holds a value the gateway cannot use; the message names it."""
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    raise SettingsError(f"{name} must be one of 1/true/yes/on or 0/false/no/off, got {raw!r}")
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (env.get(name) or "").strip().lower() or default
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {env.get(name)!r}")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float, integer: bool = False,
+            above: bool = False) -> float:
+    """A number from the environment (`above`: strictly greater than `minimum`); unset or blank: `default`."""
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value: float | None = int(raw) if integer else float(raw)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or (value <= minimum if above else value < minimum):
+        kind = "an integer" if integer else "a number"
+        bound = f"greater than {minimum:g}" if above else f"of at least {minimum:g}"
+        raise SettingsError(f"{name} must be {kind} {bound}, got {raw!r}")
+    return value
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    return int(_number(env, name, default, minimum=minimum, integer=True))
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, *, zero_ok: bool = False) -> float:
+    return _number(env, name, default, minimum=0.0, above=not zero_ok)
 
 
 def _optional(value: str | None) -> str | None:
@@ -51,7 +96,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read settings from the environment (GATEWAY_* variables)."""
+        """Read settings from the environment (GATEWAY_* variables); SettingsError names a bad one."""
         env = os.environ if env is None else env
         return cls(
             policies_dir=Path(env.get("GATEWAY_POLICIES_DIR", "policies")),
@@ -59,24 +104,24 @@ class Settings:
             redis_url=_optional(env.get("GATEWAY_REDIS_URL")),
             master_key=_optional(env.get("GATEWAY_MASTER_KEY")),
             admin_key=_optional(env.get("GATEWAY_ADMIN_KEY")),
-            max_body_bytes=int(env.get("GATEWAY_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)),
+            max_body_bytes=_integer(env, "GATEWAY_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, minimum=1),
             baseline_model=_optional(env.get("GATEWAY_BASELINE_MODEL")),
-            simulate=_flag(env.get("GATEWAY_SIMULATE")),
-            connect_timeout_s=float(env.get("GATEWAY_CONNECT_TIMEOUT_S", 10.0)),
-            read_timeout_s=float(env.get("GATEWAY_READ_TIMEOUT_S", 120.0)),
-            total_timeout_s=float(env.get("GATEWAY_TOTAL_TIMEOUT_S", 600.0)),
-            log_level=env.get("GATEWAY_LOG_LEVEL", "info"),
-            policy_poll_s=float(env.get("GATEWAY_POLICY_POLL_S", 1.0)),
-            retries=int(env.get("GATEWAY_RETRIES", 2)),
-            retry_base_s=float(env.get("GATEWAY_RETRY_BASE_S", 0.25)),
-            retry_max_s=float(env.get("GATEWAY_RETRY_MAX_S", 2.0)),
-            breaker_failures=int(env.get("GATEWAY_BREAKER_FAILURES", 5)),
-            breaker_cooldown_s=float(env.get("GATEWAY_BREAKER_COOLDOWN_S", 30.0)),
-            ledger=env.get("GATEWAY_LEDGER", "on").strip().lower() not in {"0", "off", "false", "no"},
+            simulate=_flag(env, "GATEWAY_SIMULATE", False),
+            connect_timeout_s=_seconds(env, "GATEWAY_CONNECT_TIMEOUT_S", 10.0),
+            read_timeout_s=_seconds(env, "GATEWAY_READ_TIMEOUT_S", 120.0),
+            total_timeout_s=_seconds(env, "GATEWAY_TOTAL_TIMEOUT_S", 600.0),
+            log_level=_choice(env, "GATEWAY_LOG_LEVEL", "info", LOG_LEVELS),
+            policy_poll_s=_seconds(env, "GATEWAY_POLICY_POLL_S", 1.0),
+            retries=_integer(env, "GATEWAY_RETRIES", 2, minimum=0),
+            retry_base_s=_seconds(env, "GATEWAY_RETRY_BASE_S", 0.25, zero_ok=True),
+            retry_max_s=_seconds(env, "GATEWAY_RETRY_MAX_S", 2.0, zero_ok=True),
+            breaker_failures=_integer(env, "GATEWAY_BREAKER_FAILURES", 5, minimum=1),
+            breaker_cooldown_s=_seconds(env, "GATEWAY_BREAKER_COOLDOWN_S", 30.0, zero_ok=True),
+            ledger=_flag(env, "GATEWAY_LEDGER", True),
             spool_dir=Path(env.get("GATEWAY_SPOOL_DIR", "var/spool")),
-            redis_fail_open=env.get("GATEWAY_REDIS_FAIL", "open").strip().lower() != "closed",
-            key_refresh_s=float(env.get("GATEWAY_KEY_REFRESH_S", 5.0)),
-            gc_threshold=int(env.get("GATEWAY_GC_THRESHOLD", 20_000)),
+            redis_fail_open=_choice(env, "GATEWAY_REDIS_FAIL", "open", ("open", "closed")) == "open",
+            key_refresh_s=_seconds(env, "GATEWAY_KEY_REFRESH_S", 5.0),
+            gc_threshold=_integer(env, "GATEWAY_GC_THRESHOLD", 20_000, minimum=0),
             extra_env=dict(env),
         )
 

@@ -1,11 +1,12 @@
-"""The serve command's safety checks."""
+"""The command line: the serve command's safety checks and the settings it reads."""
 
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app, check_bind, is_loopback
-from gateway.settings import Settings
+from gateway.settings import Settings, SettingsError
 
 
 def test_loopback_detection():
@@ -52,3 +53,31 @@ def test_the_serving_factory_tunes_the_garbage_collector(monkeypatch, tmp_path):
     finally:
         gc.set_threshold(*before)
         gc.unfreeze()
+
+
+@pytest.mark.parametrize("name, value, fragment", [
+    ("GATEWAY_RETRIES", "two", "GATEWAY_RETRIES must be an integer of at least 0"),
+    ("GATEWAY_READ_TIMEOUT_S", "-1", "GATEWAY_READ_TIMEOUT_S must be a number greater than 0"),
+    ("GATEWAY_TOTAL_TIMEOUT_S", "nan", "GATEWAY_TOTAL_TIMEOUT_S must be a number greater than 0"),
+    ("GATEWAY_MAX_BODY_BYTES", "1.5", "GATEWAY_MAX_BODY_BYTES must be an integer of at least 1"),
+    ("GATEWAY_BREAKER_FAILURES", "0", "GATEWAY_BREAKER_FAILURES must be an integer of at least 1"),
+    ("GATEWAY_LEDGER", "oof", "GATEWAY_LEDGER must be one of 1/true/yes/on or 0/false/no/off"),
+    ("GATEWAY_REDIS_FAIL", "closd", "GATEWAY_REDIS_FAIL must be one of open, closed"),
+    ("GATEWAY_LOG_LEVEL", "verbose", "GATEWAY_LOG_LEVEL must be one of critical"),
+])
+def test_a_bad_setting_is_named_not_met_as_a_traceback(monkeypatch, name, value, fragment):
+    with pytest.raises(SettingsError, match=fragment):
+        Settings.from_env({name: value})
+    monkeypatch.setenv(name, value)
+    for command in (["serve"], ["db", "upgrade"], ["spend"]):
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 2, (command, result.output)
+        assert fragment in result.output and "Traceback" not in result.output
+
+
+def test_settings_accept_blank_as_the_default_and_any_case():
+    settings = Settings.from_env({"GATEWAY_LEDGER": " ", "GATEWAY_LOG_LEVEL": "DEBUG", "GATEWAY_REDIS_FAIL": "Closed",
+                                  "GATEWAY_RETRY_BASE_S": "0", "GATEWAY_RETRIES": ""})
+    assert settings.ledger and settings.log_level == "debug" and not settings.redis_fail_open
+    assert settings.retry_base_s == 0 and settings.retries == 2
+    assert not Settings.from_env({"GATEWAY_LEDGER": "OFF"}).ledger
