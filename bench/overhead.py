@@ -57,8 +57,10 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 GATEWAY_KEY = "sk-bench-gateway-master-key"
 LITELLM_KEY = "sk-bench-litellm-master-key"
 UPSTREAM_KEY = "sk-bench-upstream-dummy"
-DIRECT, GATEWAY, LITELLM = "direct", "gateway", "litellm"
-TARGETS = (DIRECT, GATEWAY, LITELLM)
+DIRECT, GATEWAY, LITELLM, PASSTHROUGH = "direct", "gateway", "litellm", "passthrough"
+TARGETS = (DIRECT, GATEWAY, LITELLM, PASSTHROUGH)
+# The issue sets >= 2,000 req/s at c=64 as "about two thirds of the bare passthrough's ceiling".
+PASSTHROUGH_SHARE = 2 / 3
 
 # A realistic small chat request (~1 KB): a system prompt and a ticket to summarise. A summary is a task the
 # routing policy hands to an OpenAI-compatible model (the peer's path too); the table notes what served it.
@@ -225,6 +227,21 @@ def start_mock(core: int, python: str, workdir: Path, gap_ms: float, chunks: int
         raise RuntimeError(f"mock upstream did not start: {line!r} {log_path.read_text(errors='replace')}")
     server = Server("mock upstream", proc, int(line.split()[1]), log_path)
     wait_http_ok(server, "/health", 10)
+    return server
+
+
+def start_passthrough(core: int, python: str, workdir: Path, upstream: str) -> Server:
+    """The bare FastAPI passthrough (bench/_passthrough.py) on the server core, forwarding to the mock."""
+    log_path = workdir / "passthrough.log"
+    argv = pinned(core, [python, str(BENCH / "_passthrough.py"), "--upstream", upstream])
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log_path.open("wb"), text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    if not line.startswith("READY "):
+        proc.kill()
+        raise RuntimeError(f"passthrough did not start: {line!r} {log_path.read_text(errors='replace')}")
+    server = Server(PASSTHROUGH, proc, int(line.split()[1]), log_path)
+    wait_http_ok(server, "/health", 30)
     return server
 
 
@@ -507,7 +524,7 @@ async def run_matrix(targets: list[Target], mock: Server, config: Config,
                         samples.upstream_connections += conns_after - conns_before
                         samples.upstream_requests += upstream_after - upstream_before
                         samples.rounds += 1
-                        print(f"  {mode:6} c={concurrency:<3} round {round_no + 1}/{config.rounds} {target.name:8}"
+                        print(f"  {mode:6} c={concurrency:<3} round {round_no + 1}/{config.rounds} {target.name:11}"
                               f" {count:6} req {count / elapsed:8.0f} req/s  errors {sum(samples.errors.values())}",
                               flush=True)
             finally:
@@ -631,6 +648,13 @@ def summary(rows: list[Row], litellm_note: str) -> list[str]:
     check(">= 2,000 req/s at concurrency 64 (non-stream)", gw64, gw64 and gw64.rps, gw64 and gw64.rps >= 2000,
           f"{fmt(gw64 and gw64.rps, '.0f')} req/s (a whole core would allow ~{fmt(gw64 and 1000 / gw64.cpu_ms, '.0f')}"
           f" at {fmt(gw64 and gw64.cpu_ms, '.2f')} ms CPU/req)")
+    pt64 = find(rows, "json", 64, PASSTHROUGH)
+    if pt64 is not None:
+        share = gw64.rps / pt64.rps if gw64 and pt64.rps else math.nan
+        check(f">= {PASSTHROUGH_SHARE:.0%} of the bare FastAPI passthrough's req/s at concurrency 64 (same run)", gw64,
+              share, share >= PASSTHROUGH_SHARE,
+              f"{fmt(100 * share, '.0f')}% ({fmt(gw64 and gw64.rps, '.0f')} vs {fmt(pt64.rps, '.0f')} req/s; CPU per "
+              f"request {fmt(gw64 and gw64.cpu_ms, '.3f')} vs {fmt(pt64.cpu_ms, '.3f')} ms)")
     ll64 = find(rows, "json", 64, LITELLM)
     if ll64 is None:
         out.append(f"  n/a   >= 15x LiteLLM's req/s at concurrency 64: LiteLLM not measured ({litellm_note})")
@@ -690,6 +714,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--modes", nargs="+", choices=["json", "stream"], default=["json", "stream"])
     parser.add_argument("--no-litellm", action="store_true", help="skip the LiteLLM peer")
+    parser.add_argument("--no-passthrough", action="store_true",
+                        help="skip the bare FastAPI passthrough (bench/_passthrough.py), the req/s target's reference")
     parser.add_argument("--litellm-venv", type=Path, default=DEFAULT_LITELLM_VENV,
                         help=f"throwaway virtualenv for LiteLLM (default {DEFAULT_LITELLM_VENV})")
     parser.add_argument("--server-core", type=int, default=0, help="core for the gateway / LiteLLM")
@@ -774,6 +800,11 @@ def main(argv: list[str] | None = None) -> int:
         targets = [Target(DIRECT, f"{upstream}/v1/chat/completions", UPSTREAM_KEY, mock),
                    Target(GATEWAY, f"http://127.0.0.1:{gateway.port}/v1/chat/completions", GATEWAY_KEY, gateway,
                           {"x-gateway-category": args.category} if args.category else {})]
+        if not args.no_passthrough and args.profile is None:
+            passthrough = start_passthrough(args.server_core, args.python, workdir, upstream)
+            servers.append(passthrough)
+            targets.append(Target(PASSTHROUGH, f"http://127.0.0.1:{passthrough.port}/v1/chat/completions",
+                                  UPSTREAM_KEY, passthrough))
         if litellm_exe is not None:
             try:
                 litellm = start_litellm(litellm_exe, args.server_core, workdir, upstream)
@@ -790,7 +821,7 @@ def main(argv: list[str] | None = None) -> int:
                 problem = uvloop_run(check_target(target, stream))
                 if problem:
                     problems.append(f"{target.name} ({'stream' if stream else 'json'}): {problem}")
-        if any(p.startswith((DIRECT, GATEWAY)) for p in problems):
+        if any(p.startswith((DIRECT, GATEWAY, PASSTHROUGH)) for p in problems):
             print("[setup] the targets do not answer 200 with a chat completion; refusing to measure errors:")
             print("\n".join("  " + p for p in problems))
             print(f"--- gateway log ---\n{gateway.log_tail()}")
