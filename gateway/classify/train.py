@@ -118,10 +118,13 @@ def train(examples: list[Example], c: float = C) -> dict:
     model = fit(x, y, c)
     coef = model.coef_.T  # (n_features, n_classes), classes in CATEGORIES order
     keep = np.abs(coef).max(axis=1) >= PRUNE_BELOW
-    kept = [n for n, k in zip(names, keep, strict=True) if k]
+    # Rows are stored most frequent first (the fit above saw them in name order; the order changes
+    # no score). A request's lookups then fall mostly in the first rows, so the vocabulary entries,
+    # keys and weight rows it touches share cache lines: serving scores them cache-cold.
+    kept = sorted((i for i in range(len(names)) if keep[i]), key=lambda i: (-df[names[i]], names[i]))
     print(f"{len(examples)} examples, {len(names)} features, {len(kept)} kept after pruning")
     classes = [CATEGORIES[i] for i in model.classes_]
-    return pack(kept, coef[keep], model.intercept_, classes, temperature)
+    return pack([names[i] for i in kept], coef[kept], model.intercept_, classes, temperature)
 
 
 def main(argv: list[str] | None = None) -> None:
