@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -360,6 +363,36 @@ def test_deterministic_and_pure() -> None:
     first = classify(body)
     assert all(classify(body) == first for _ in range(5))
     assert repr(body) == snapshot  # the request is not mutated
+
+
+_LOGITS_SCRIPT = """
+import sys
+from gateway.classify.features import featurize, window_tokens
+from gateway.classify.model import load_model
+from gateway.classify.signals import compute_signals
+from gateway.classify.view import view_request
+for line in sys.stdin:
+    view = view_request({"messages": [{"role": "system", "content": "You are a careful assistant."},
+                                      {"role": "user", "content": line}]})
+    tokens = window_tokens(view.task)
+    print(load_model().logits(featurize(view, compute_signals(view, tokens), tokens)))
+"""
+
+
+def test_scores_do_not_depend_on_the_process_hash_seed() -> None:
+    # Every worker must give one request the same confidence. Features are summed in an order that
+    # does not follow string hashing (randomised per process), so the float32 logits match exactly.
+    prompts = "\n".join(["Summarise this article: " + ARTICLE, "Translate into French: " + ARTICLE,
+                         "Fix the bug in this function and explain the cause: def f(x): return x +* 2",
+                         LONG_ARTICLE + " What are the three main points?"])
+    outputs = []
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run([sys.executable, "-c", _LOGITS_SCRIPT], input=prompts, env=env, text=True,
+                              capture_output=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert outputs[0].count("\n") == 4 and outputs[0] == outputs[1] == outputs[2]
 
 
 def test_shipped_weights_match_loader() -> None:

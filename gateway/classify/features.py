@@ -101,13 +101,14 @@ def _tokens(text: str) -> list[str]:
 
 def _stems(tokens: list[str]) -> list[str]:
     cache = _STEM_CACHE
-    missing = set(tokens).difference(cache)
-    if missing:
-        if len(cache) + len(missing) > _STEM_CACHE_MAX:
+    stems = list(map(cache.get, tokens))  # one lookup per token; a miss reads None
+    if None in stems:
+        words = list(dict.fromkeys(t for t, s in zip(tokens, stems, strict=True) if s is None))
+        if len(cache) + len(words) > _STEM_CACHE_MAX:
             cache.clear()
-        words = list(missing)
         cache.update(zip(words, stem_words(words), strict=True))
-    return list(map(cache.__getitem__, tokens))
+        stems = list(map(cache.__getitem__, tokens))
+    return stems
 
 
 def _skip(tokens: list[str], out: list[str]) -> bool:
@@ -161,7 +162,10 @@ def window_tokens(task: str) -> tuple[list[str], list[str]]:
 
 def _group(prefix: str, items: list[Item], out: Features) -> None:
     # Each namespace is L2-normalised on its own, so a 30 KB body cannot drown out the instruction.
-    unique = set(items)
+    # Deduplicated in first-seen order, not by a set: a set's order follows the per-process string
+    # hash seed, and the order the rows are summed in moves the float32 scores in their last bits,
+    # so one request would get slightly different confidences from different workers.
+    unique = dict.fromkeys(items).keys()
     if unique:
         out.append((1.0 / math.sqrt(len(unique)), prefix, unique))
 
