@@ -66,7 +66,7 @@ def _check_messages(messages: Any) -> None:
         if not isinstance(message, Mapping):
             raise InvalidRequest(f"{where} must be an object with 'role' and 'content'", param=where)
         role = message.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             raise InvalidRequest(f"{where}.role must be one of {sorted(ROLES)}, got {role!r}", param=where)
         has_calls = role == "assistant" and bool(message.get("tool_calls"))
         _check_content(message.get("content"), where, allow_none=role == "assistant")
@@ -105,7 +105,7 @@ def _check_tool_choice(choice: Any, tool_names: set[str]) -> None:
         return
     if isinstance(choice, Mapping):
         name = (choice.get("function") or {}).get("name") if isinstance(choice.get("function"), Mapping) else None
-        if name in tool_names:
+        if isinstance(name, str) and name in tool_names:
             return
         raise InvalidRequest(f"tool_choice names function {name!r}, which is not in 'tools'", param="tool_choice")
     raise InvalidRequest(
@@ -118,7 +118,7 @@ def _check_response_format(response_format: Any) -> None:
     if response_format is None:
         return
     kind = response_format.get("type") if isinstance(response_format, Mapping) else None
-    if kind not in RESPONSE_FORMATS:
+    if not isinstance(kind, str) or kind not in RESPONSE_FORMATS:
         raise InvalidRequest(f"response_format.type must be one of {sorted(RESPONSE_FORMATS)}", param="response_format")
     if kind == "json_schema":
         spec = response_format.get("json_schema")

@@ -64,6 +64,12 @@ def test_malformed_bodies(gateway, content, fragment):
         "name": "x", "schema": {"type": "object", "required": "city"}}}},
      "response_format", "response_format.json_schema.schema is not a valid JSON Schema"),
     ({"model": 5, "messages": [{"role": "user", "content": "x"}]}, "model", "must be a string"),
+    # JSON arrays and objects where a name belongs (found by fuzzing: these were 500s, not 400s)
+    ({"model": "auto", "messages": [{"role": {"name": "user"}, "content": "x"}]}, "messages[0]", "role must be one of"),
+    ({"model": "auto", "messages": [{"role": ["user"], "content": "x"}]}, "messages[0]", "role must be one of"),
+    ({**HELLO, "response_format": {"type": ["json_object"]}}, "response_format", "must be one of"),
+    ({**HELLO, "tools": [{"type": "function", "function": {"name": "f"}}],
+      "tool_choice": {"type": "function", "function": {"name": ["f"]}}}, "tool_choice", "not in 'tools'"),
 ])
 def test_schema_violations_name_the_field(gateway, body, param, fragment):
     error = assert_openai_error(post(gateway, body), 400, fragment)

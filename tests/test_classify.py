@@ -69,6 +69,7 @@ def chat(*turns: str, system: str | None = None, **extra) -> dict:
         {"messages": [{"role": 5, "content": {"text": 7}}], "response_format": "json"},
         {"messages": [{"role": "user", "content": "x" * 300_000}]},
         {"messages": [{"role": "user", "content": "\u4e2d\ud800\x00" * 1000}]},
+        {"messages": [{"role": "user", "content": [{"type": ["text"], "text": "x"}, {"type": {}}]}]},
     ],
 )
 def test_never_crashes_and_returns_a_valid_classification(request_body: dict) -> None:

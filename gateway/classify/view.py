@@ -49,7 +49,7 @@ def content_text(content: Any) -> str:
         for part in content:
             if isinstance(part, str):
                 texts.append(part)
-            elif isinstance(part, Mapping) and part.get("type", "text") in _TEXT_PART_TYPES:
+            elif isinstance(part, Mapping) and str(part.get("type", "text")) in _TEXT_PART_TYPES:
                 text = part.get("text")
                 if isinstance(text, str):
                     texts.append(text)
