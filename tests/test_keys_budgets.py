@@ -96,6 +96,10 @@ def test_requests_land_in_the_ledger_with_costs(ledger_gateway, pg_database, ups
     spend = admin(ledger_gateway, "GET", "/admin/spend?by=team&since=1d").json()["data"]
     assert spend[0]["group"] == "default" and spend[0]["requests"] == 4
     assert Decimal(spend[0]["cost_usd"]) == sum(r[0] for r in rows)
+    for since in ("99999999d", "9" * 30 + "w"):  # past any date: a 400 naming the field, not a dropped connection
+        refused = admin(ledger_gateway, "GET", f"/admin/spend?since={since}")
+        assert refused.status_code == 400 and refused.json()["error"]["param"] == "since", refused.text
+        assert "too long" in refused.json()["error"]["message"]
 
 
 def test_team_constraints_apply_to_its_keys(ledger_gateway, upstream):
@@ -336,6 +340,9 @@ def test_key_cache_changes_survive_a_refresh_that_read_before_them():
 @pytest.mark.parametrize(("field", "value"), [
     ("soft_fraction", "lots"), ("soft_fraction", 1.5), ("soft_fraction", True), ("period", "year"),
     ("budget_usd", "ten"), ("budget_usd", "NaN"), ("budget_usd", -1), ("rpm", 0),
+    # past what the ledger's columns hold (found by fuzzing: these were 500s)
+    ("budget_usd", 1e308), ("budget_usd", "1e10"), ("rpm", 2**31), ("tpm", 2**63),
+    ("period", ["day"]),
 ])
 def test_key_creation_validates_before_creating_anything(ledger_gateway, field, value):
     body = {"team": "default", "budget_usd": "1", "period": "day", "soft_fraction": 0.8, field: value}
@@ -346,7 +353,7 @@ def test_key_creation_validates_before_creating_anything(ledger_gateway, field, 
     assert admin(ledger_gateway, "GET", "/admin/keys").json()["data"] == []  # no key left without its budget
     budget = {"scope": "team", "scope_id": "default", "limit_usd": "1", "period": "day", "soft_fraction": 0.8,
               {"budget_usd": "limit_usd"}.get(field, field): value}
-    if field != "rpm":
+    if field not in ("rpm", "tpm"):  # budgets have no rate limits
         response = admin(ledger_gateway, "PUT", "/admin/budgets", json=budget)
         assert response.status_code == 400 and response.json()["error"]["param"] in (field, "limit_usd")
 

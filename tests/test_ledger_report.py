@@ -85,6 +85,13 @@ def test_parse_since(text: str, expected: timedelta) -> None:
     assert parse_since(text) == expected
 
 
+@pytest.mark.parametrize("text", ["36501d", "99999999d", "9" * 30 + "w"])
+def test_parse_since_refuses_a_window_past_any_date(text: str) -> None:
+    assert parse_since("36500d") == timedelta(days=36_500)
+    with pytest.raises(ValueError, match="too long: at most 36500d"):
+        parse_since(text)
+
+
 @pytest.mark.parametrize("text", ["", "7", "d", "0d", "-1d", "1.5h", "7 days", "1y"])
 def test_parse_since_rejects_with_a_clear_message(text: str) -> None:
     with pytest.raises(ValueError, match=r"e\.g\. 7d, 24h or 30m"):

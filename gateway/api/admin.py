@@ -15,6 +15,7 @@ from gateway.auth import require_admin
 from gateway.context import GatewayContext
 from gateway.errors import InvalidRequest, NoDeploymentAvailable, NotFound
 from gateway.ledger.tables import PERIODS
+from gateway.ledger.types import MONEY_PRECISION, MONEY_SCALE
 
 
 def _json(payload: Any, status: int = 200) -> Response:
@@ -40,10 +41,15 @@ async def _body(request: Request) -> dict[str, Any]:
     return body
 
 
+# What the ledger's columns hold: NUMERIC(20, 10) for money, a 32-bit integer for rpm.
+MAX_USD = Decimal(10) ** (MONEY_PRECISION - MONEY_SCALE) - 1
+MAX_COUNT = 2**31 - 1
+
+
 def _positive_int(body: dict[str, Any], name: str) -> int | None:
     value = body.get(name)
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-        raise InvalidRequest(f"'{name}' must be a positive integer", param=name)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_COUNT):
+        raise InvalidRequest(f"'{name}' must be a positive integer of at most {MAX_COUNT}", param=name)
     return value
 
 
@@ -56,6 +62,8 @@ def _usd(value: Any, name: str) -> Decimal:
         raise InvalidRequest(f"'{name}' must be a number of USD", param=name)
     if amount < 0:
         raise InvalidRequest(f"'{name}' must not be negative", param=name)
+    if amount > MAX_USD:
+        raise InvalidRequest(f"'{name}' must be at most {MAX_USD} USD", param=name)
     return amount
 
 

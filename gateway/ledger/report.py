@@ -48,13 +48,22 @@ class SpendRow:
     cache_share: Decimal | None
 
 
+MAX_LOOK_BACK = timedelta(days=36_500)
+
+
 def parse_since(text: str) -> timedelta:
     """A look-back window such as "7d", "24h", "30m" (also s and w)."""
     match = _DURATION.match(text)
     if not match or int(match.group(1)) == 0:
         raise ValueError(f"invalid duration {text!r}: use a positive whole number followed by s, m, h, d or w "
                          "(seconds, minutes, hours, days, weeks), e.g. 7d, 24h or 30m")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        window: timedelta | None = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:  # past timedelta's own range
+        window = None
+    if window is None or window > MAX_LOOK_BACK:  # no date that far back can be subtracted from today
+        raise ValueError(f"duration {text!r} is too long: at most {MAX_LOOK_BACK.days}d (100 years)")
+    return window
 
 
 def _group_column(by: str, dialect: Dialect) -> ColumnElement[Any]:
