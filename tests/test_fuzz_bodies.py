@@ -61,7 +61,9 @@ def near_valid_body(rng: random.Random) -> dict[str, Any]:
     for _ in range(rng.randint(1, 2)):
         target = rng.choice([*FIELDS, "model", "messages", "content", "role", "tool_calls"])
         if target in ("content", "role", "tool_calls"):
-            rng.choice(body["messages"])[target] = random_value(rng)
+            messages = [m for m in body["messages"] if isinstance(m, dict)] if isinstance(body["messages"], list) else []
+            if messages:
+                rng.choice(messages)[target] = random_value(rng)
         else:
             body[target] = random_value(rng)
     return body
