@@ -51,7 +51,10 @@ class Usage:
 
 
 def _int(value: Any) -> int:
-    return value if isinstance(value, int) and value > 0 else 0
+    """A token count; 12.0 is 12 (some upstreams send floats), anything else not positive is 0."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def from_openai(usage: Mapping[str, Any] | None) -> Usage:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from functools import partial
+from typing import Any, TypeVar
 
 import aiohttp
 import orjson
@@ -17,10 +18,32 @@ from gateway.providers.anthropic_translate import (
 )
 from gateway.providers.base import Completion
 from gateway.providers.http import UpstreamClients, post, read_json, sse_events
+from gateway.providers.shapes import chunk_problem, completion_problem
 from gateway.settings import Settings
 from gateway.usage import Usage
 
 ANTHROPIC_VERSION = "2023-06-01"
+
+
+T = TypeVar("T")
+# What reading a payload of the wrong shape raises inside the translation (a list where the
+# Messages API has an object, a number where it has text): the upstream's fault, not ours.
+_SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError)
+
+
+def translated(deployment: Deployment, what: str, translate: Callable[[], T]) -> T:
+    """Run a translation of an upstream payload; a payload it cannot read becomes a 502 naming it."""
+    try:
+        result = translate()
+    except _SHAPE_ERRORS as exc:
+        raise UpstreamError(f"upstream {deployment.name} sent a malformed {what} "
+                            f"({type(exc).__name__}: {str(exc)[:200]})") from None
+    if isinstance(result, list):  # stream chunks: checked as the relay will read them
+        for chunk in result:
+            problem = chunk_problem(chunk)
+            if problem:
+                raise UpstreamError(f"upstream {deployment.name} sent a malformed {what} event: {problem}")
+    return result
 
 
 class AnthropicChunkStream:
@@ -42,7 +65,8 @@ class AnthropicChunkStream:
                 payload = orjson.loads(data)
             except orjson.JSONDecodeError:
                 raise UpstreamError(f"upstream {self._deployment.name} sent a stream event that is not JSON.") from None
-            for chunk in self._translator.handle(event, payload):
+            handle = partial(self._translator.handle, event, payload)
+            for chunk in translated(self._deployment, event or "stream", handle):
                 yield chunk
             if self._translator.finished:
                 return
@@ -73,7 +97,11 @@ class AnthropicProvider:
         url, headers, secret = self._request(deployment)
         request = to_messages_request(body, deployment.upstream_model)
         response = await post(self._clients.session(deployment.base_url), url, request, headers, deployment, secret)
-        answer, usage = from_messages_response(await read_json(response, deployment))
+        payload = await read_json(response, deployment)
+        answer, usage = translated(deployment, "answer", partial(from_messages_response, payload))
+        problem = completion_problem(answer)
+        if problem:
+            raise UpstreamError(f"upstream {deployment.name} returned a malformed answer: {problem}")
         return Completion(answer, usage)
 
     async def open_stream(self, deployment: Deployment, body: dict[str, Any]) -> AnthropicChunkStream:

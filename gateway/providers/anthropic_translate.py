@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from gateway.errors import InvalidRequest, UpstreamError
+from gateway.providers.shapes import ANTHROPIC_USAGE_COUNTS, ANTHROPIC_USAGE_DETAILS, usage_problem
 from gateway.usage import Usage, from_anthropic, merge_anthropic
 
 DEFAULT_MAX_TOKENS = 8192
@@ -189,12 +190,20 @@ def _tool_call(block: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _checked_usage(usage: Any) -> Any:
+    """`usage` itself, or ValueError when a count in it is not a whole number (it would bill as zero)."""
+    problem = usage_problem(usage, ANTHROPIC_USAGE_COUNTS, ANTHROPIC_USAGE_DETAILS)
+    if problem:
+        raise ValueError(problem)
+    return usage
+
+
 def from_messages_response(response: Mapping[str, Any]) -> tuple[dict[str, Any], Usage]:
     """An OpenAI chat.completion (and normalised usage) from an Anthropic Messages response."""
     blocks = response.get("content") or []
     text = "".join(block.get("text", "") for block in blocks if block.get("type") == "text")
     tool_calls = [_tool_call(block) for block in blocks if block.get("type") == "tool_use"]
-    usage = from_anthropic(response.get("usage"))
+    usage = from_anthropic(_checked_usage(response.get("usage")))
     message: dict[str, Any] = {"role": "assistant", "content": text or (None if tool_calls else "")}
     if tool_calls:
         message["tool_calls"] = tool_calls
@@ -251,7 +260,7 @@ class StreamTranslator:
             message = data.get("message") or {}
             self._id = f"chatcmpl-{message.get('id', '')}"
             self._model = message.get("model", "")
-            self._raw_usage = merge_anthropic(self._raw_usage, message.get("usage"))
+            self._raw_usage = merge_anthropic(self._raw_usage, _checked_usage(message.get("usage")))
             return [self._chunk({"role": "assistant", "content": ""})]
         if kind == "content_block_start":
             block = data.get("content_block") or {}
@@ -278,7 +287,7 @@ class StreamTranslator:
         if kind == "content_block_stop":
             return self._start_arguments(data.get("index", 0))
         if kind == "message_delta":
-            self._raw_usage = merge_anthropic(self._raw_usage, data.get("usage"))
+            self._raw_usage = merge_anthropic(self._raw_usage, _checked_usage(data.get("usage")))
             stop_reason = (data.get("delta") or {}).get("stop_reason")
             if stop_reason:
                 # A block never stopped still gets its arguments before the finish.

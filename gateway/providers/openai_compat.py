@@ -13,6 +13,7 @@ from gateway.errors import GatewayError, UpstreamError
 from gateway.providers.base import Completion
 from gateway.providers.http import UpstreamClients, post, read_json, sse_events
 from gateway.providers.replicas import ReplicaFailover, home_replica, is_replica_failure
+from gateway.providers.shapes import chunk_problem, completion_problem
 from gateway.settings import Settings
 from gateway.usage import Usage, from_openai
 
@@ -57,6 +58,9 @@ class OpenAIChunkStream:
                 error = chunk["error"]
                 message = error.get("message") if isinstance(error, dict) else str(error)
                 raise UpstreamError(f"upstream {self._deployment.name} failed mid-stream: {message}")
+            problem = chunk_problem(chunk)
+            if problem:
+                raise UpstreamError(f"upstream {self._deployment.name} sent a malformed stream chunk: {problem}")
             if chunk.get("usage"):
                 self.usage = from_openai(chunk["usage"])
             if not finished:
@@ -121,6 +125,9 @@ class OpenAICompatProvider:
         try:
             response = await post(session, url, body, headers, deployment, secret)
             answer = await read_json(response, deployment)
+            problem = completion_problem(answer)
+            if problem:
+                raise UpstreamError(f"upstream {deployment.name} returned a malformed answer: {problem}")
         except GatewayError as exc:
             self._failed(deployment, base_url, exc)
             raise
