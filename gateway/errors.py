@@ -37,6 +37,11 @@ class GatewayError(Exception):
         return orjson.dumps(self.body())
 
 
+def internal_error() -> GatewayError:
+    """The generic 500 for a bug, logged with its traceback where it was caught: no detail reaches a client."""
+    return GatewayError("The gateway hit an internal error; it has been logged.", code="internal_error")
+
+
 class InvalidRequest(GatewayError):
     status_code = 400
     error_type = "invalid_request_error"

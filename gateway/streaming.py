@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -14,7 +15,7 @@ from gateway.budgets import Reservation
 from gateway.catalogue import Deployment
 from gateway.context import GatewayContext
 from gateway.dispatch import Charge, DispatchLog
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, internal_error
 from gateway.plan import RoutePlan
 from gateway.providers.base import ChunkStream
 from gateway.providers.simulated import estimate_tokens
@@ -22,6 +23,8 @@ from gateway.records import RequestRecord
 from gateway.toolcalls import ToolCallAssembler, answer_problems, needs_validation, tool_call_chunks
 from gateway.usage import Usage
 from gateway.wire import SSE_DONE, sse_data, wants_usage_chunk
+
+log = logging.getLogger("gateway.streaming")
 
 
 @dataclass(slots=True)
@@ -89,6 +92,13 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
     except GatewayError as exc:
         record.status, record.error_code = exc.status_code, exc.code
         yield sse_data(exc.body())
+        yield SSE_DONE
+    except Exception:
+        # A bug, met after the 200 went out: the client still gets an error event and the end of
+        # the stream (not a cut connection), and the request is still settled below.
+        log.exception("stream relay failed for request %s", record.request_id)
+        record.status, record.error_code = 500, "internal_error"
+        yield sse_data(internal_error().body())
         yield SSE_DONE
     finally:
         await stream.aclose()

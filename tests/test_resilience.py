@@ -434,3 +434,26 @@ def test_fault_scenarios_leak_no_upstream_connections(tmp_path, start_gateway):
 
     assert wait_for(settled, timeout=5), (pool_counts(gateway), mock.connections(), mock.open_streams)
     assert len(mock.seen) == 2 * len(scenarios) + 1  # retries=0 and one deployment: one call per request
+
+
+def test_a_bug_mid_stream_ends_the_stream_with_an_error_event_and_is_accounted(gateway, upstream, monkeypatch):
+    from gateway import streaming
+
+    real, sent = streaming.sse_data, []
+
+    def breaks_on_the_third_chunk(payload):
+        sent.append(payload)
+        if len(sent) == 3:
+            raise RuntimeError("a bug in the relay")
+        return real(payload)
+
+    monkeypatch.setattr(streaming, "sse_data", breaks_on_the_third_chunk)
+    upstream.handler = lambda path, body: Reply(sse=openai_stream(body, ["one", " two", " three", " four"]))
+    with httpx.stream("POST", gateway.base_url + "/chat/completions", headers=AUTH,
+                      json={**V4, "stream": True}, timeout=10) as response:
+        text = "".join(response.iter_text())  # a cut connection would raise here
+    assert response.status_code == 200 and text.endswith("data: [DONE]\n\n"), text
+    error = json.loads(text.split("data: ")[-2])["error"]
+    assert error["code"] == "internal_error" and "a bug" not in error["message"]  # no detail leaks
+    metrics = httpx.get(gateway.base_url.replace("/v1", "/metrics")).text
+    assert 'status="500"' in metrics  # settled: counted with the status the client was told

@@ -8,7 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, internal_error
 
 log = logging.getLogger("gateway.api")
 
@@ -47,7 +47,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 def internal_error_response() -> Response:
     """The generic 500 for a bug (already logged with its traceback): no stack trace reaches a client."""
-    return _json(500, "The gateway hit an internal error; it has been logged.", "server_error", "internal_error")
+    return gateway_error_response(internal_error())
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
