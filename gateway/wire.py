@@ -56,6 +56,22 @@ def _check_content(content: Any, where: str, *, allow_none: bool) -> None:
             raise InvalidRequest(f"{where}.content[{j}] must be an object with a 'type'", param=where)
         if part["type"] == "text" and not isinstance(part.get("text"), str):
             raise InvalidRequest(f"{where}.content[{j}].text must be a string", param=where)
+        if part["type"] == "image_url":
+            image = part.get("image_url")
+            if not isinstance(image, Mapping) or not isinstance(image.get("url"), str):
+                raise InvalidRequest(f"{where}.content[{j}].image_url must be an object with a 'url' string",
+                                     param=where)
+
+
+def _check_tool_calls(calls: list[Any], where: str) -> None:
+    for j, call in enumerate(calls):
+        function = call.get("function") if isinstance(call, Mapping) else None
+        if not isinstance(function, Mapping) or not isinstance(function.get("name"), str):
+            raise InvalidRequest(f"{where}.tool_calls[{j}] must be {{'id', 'type': 'function', 'function': "
+                                 "{'name', 'arguments'}}", param=where)
+        if not isinstance(function.get("arguments", ""), str):
+            raise InvalidRequest(f"{where}.tool_calls[{j}].function.arguments must be a string of JSON",
+                                 param=where)
 
 
 def _check_messages(messages: Any) -> None:
@@ -70,8 +86,10 @@ def _check_messages(messages: Any) -> None:
             raise InvalidRequest(f"{where}.role must be one of {sorted(ROLES)}, got {role!r}", param=where)
         has_calls = role == "assistant" and bool(message.get("tool_calls"))
         _check_content(message.get("content"), where, allow_none=role == "assistant")
-        if has_calls and not isinstance(message["tool_calls"], list):
-            raise InvalidRequest(f"{where}.tool_calls must be an array", param=where)
+        if has_calls:
+            if not isinstance(message["tool_calls"], list):
+                raise InvalidRequest(f"{where}.tool_calls must be an array", param=where)
+            _check_tool_calls(message["tool_calls"], where)
         if role == "tool" and not isinstance(message.get("tool_call_id"), str):
             raise InvalidRequest(f"{where}.tool_call_id is required on tool messages", param=where)
 

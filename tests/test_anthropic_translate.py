@@ -92,6 +92,13 @@ def test_defaults_images_json_modes_and_n():
     with pytest.raises(InvalidRequest, match="not valid JSON"):
         to_messages_request({"messages": [{"role": "assistant", "content": None, "tool_calls": [
             {"id": "c", "function": {"name": "f", "arguments": "{oops"}}]}]}, "m")
+    # Parts Messages cannot take are refused, not silently dropped; a past refusal is kept as text.
+    with pytest.raises(InvalidRequest, match="'input_audio' cannot be sent to an Anthropic deployment"):
+        to_messages_request({"messages": [{"role": "user", "content": [
+            {"type": "text", "text": "Transcribe this"}, {"type": "input_audio", "input_audio": {"data": "AA"}}]}]}, "m")
+    request = to_messages_request({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": [
+        {"type": "refusal", "refusal": "I can't help with that."}]}, {"role": "user", "content": "y"}]}, "m")
+    assert request["messages"][1]["content"] == [{"type": "text", "text": "I can't help with that."}]
 
 
 def test_cache_control_breakpoints_are_kept():

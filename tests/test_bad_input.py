@@ -70,6 +70,13 @@ def test_malformed_bodies(gateway, content, fragment):
     ({**HELLO, "response_format": {"type": ["json_object"]}}, "response_format", "must be one of"),
     ({**HELLO, "tools": [{"type": "function", "function": {"name": "f"}}],
       "tool_choice": {"type": "function", "function": {"name": ["f"]}}}, "tool_choice", "not in 'tools'"),
+    ({"model": "claude-opus-4.7", "messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": ["x"]}}]}]}, "messages[0]", "image_url must be an object"),
+    ({"model": "claude-opus-4.7", "messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": None,
+      "tool_calls": [{"id": "c1", "function": ["f"]}]}]}, "messages[1]", "tool_calls[0] must be"),
+    ({"model": "claude-opus-4.7", "messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": None,
+      "tool_calls": [{"id": "c1", "function": {"name": "f", "arguments": {"a": 1}}}]}]}, "messages[1]",
+     "arguments must be a string of JSON"),
 ])
 def test_schema_violations_name_the_field(gateway, body, param, fragment):
     error = assert_openai_error(post(gateway, body), 400, fragment)

@@ -46,6 +46,13 @@ def near_valid_body(rng: random.Random) -> dict[str, Any]:
                      {"role": "user", "content": rng.choice(["What is the weather in Paris?", "Summarise: a cat sat.",
                                                              "Write a Python function that adds two numbers."])}],
     }
+    if rng.random() < 0.3:  # content parts, some of them with a random value where a string belongs
+        parts = [{"type": "text", "text": "Describe this."},
+                 {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
+                 {"type": "image_url", "image_url": {"url": random_value(rng)}},
+                 {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"}},
+                 {"type": "refusal", "refusal": "No."}]
+        body["messages"][1]["content"] = rng.sample(parts, rng.randint(1, 3))
     if rng.random() < 0.4:
         body["tools"] = TOOLS
         body["tool_choice"] = rng.choice(["auto", "required", {"type": "function", "function": {"name": "get_weather"}}])

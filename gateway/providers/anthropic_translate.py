@@ -64,6 +64,11 @@ def _content_blocks(content: Any) -> list[dict[str, Any]]:
             blocks.append(block)
         elif kind == "image_url":
             blocks.append(_image_block(part))
+        elif kind == "refusal":  # an earlier assistant refusal, sent back as history
+            blocks.append({"type": "text", "text": str(part.get("refusal") or "")})
+        else:  # audio, files: dropping them would answer a different question than the one asked
+            raise InvalidRequest(f"content parts of type {kind!r} cannot be sent to an Anthropic deployment "
+                                 "(text and image_url can)", param="messages")
     return blocks
 
 
