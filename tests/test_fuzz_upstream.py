@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import MASTER_KEY
-from tests.mock_upstream import Reply, anthropic_stream_events, default_handler
+from tests.mock_upstream import Reply, default_handler
 from tests.test_fuzz_bodies import random_value
 
 HEADERS = {"Authorization": f"Bearer {MASTER_KEY}"}
@@ -53,14 +53,55 @@ def corrupt(value: Any, rng: random.Random) -> Any:
     return value
 
 
+CALL = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {
+    "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
+
+
+def tool_call_reply(path: str, body: dict[str, Any]) -> Reply:
+    """A healthy answer that calls get_weather, in the wire shape the path and `stream` ask for."""
+    if path.endswith("/v1/messages"):
+        if not body.get("stream"):
+            return Reply(json={"id": "msg_1", "type": "message", "role": "assistant", "model": "claude",
+                               "content": [{"type": "tool_use", "id": "toolu_1", "name": "get_weather",
+                                            "input": {"city": "Paris"}}],
+                               "stop_reason": "tool_use", "usage": {"input_tokens": 20, "output_tokens": 9}})
+        return Reply(sse=[
+            ("message_start", {"type": "message_start", "message": {"id": "msg_1", "model": "claude",
+                                                                    "usage": {"input_tokens": 20, "output_tokens": 1}}}),
+            ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {
+                "type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}}),
+            ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {
+                "type": "input_json_delta", "partial_json": '{"city": "Paris"}'}}),
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use"},
+                               "usage": {"output_tokens": 9}}),
+            ("message_stop", {"type": "message_stop"})])
+    if not body.get("stream"):
+        return Reply(json={"id": "chatcmpl-1", "object": "chat.completion", "model": body.get("model"), "choices": [
+            {"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": None,
+                                                                    "tool_calls": [CALL]}}],
+            "usage": {"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29}})
+    def chunk(delta: dict, finish: str | None = None) -> dict:
+        return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": body.get("model"),
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    return Reply(sse=[
+        chunk({"role": "assistant", "content": None, "tool_calls": [
+            {"index": 0, "id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": ""}}]}),
+        chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"city": '}}]}),
+        chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"Paris"}'}}]}),
+        chunk({}, "tool_calls"),
+        {"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": [],
+         "usage": {"prompt_tokens": 20, "completion_tokens": 9, "total_tokens": 29}},
+        b"data: [DONE]\n\n"])
+
+
 def corrupted_handler(rng: random.Random):
     def handler(path: str, body: dict[str, Any]) -> Reply:
-        healthy = default_handler(path, body)
+        healthy = tool_call_reply(path, body) if body.get("tools") else default_handler(path, body)
         if healthy.sse is None:
             return Reply(json=corrupt(healthy.json, rng))
         events = list(healthy.sse)
-        if path.endswith("/v1/messages"):
-            events = anthropic_stream_events("Hello from Claude.")
         i = rng.randrange(len(events))
         item = events[i]
         if isinstance(item, tuple):
@@ -78,9 +119,10 @@ def test_corrupted_upstream_answers_never_give_a_server_error(start_gateway, ups
     upstream.handler = corrupted_handler(rng)
     outcomes: dict[str, int] = {}
     with httpx.Client(base_url=gateway.base_url, headers=HEADERS, timeout=20) as client:
-        for n in range(150):
-            stream = n % 2 == 1
-            response = client.post("/chat/completions", json={"model": model, "messages": MESSAGES, "stream": stream})
+        for n in range(200):
+            stream, tools = n % 2 == 1, n % 4 >= 2  # half the answers are tool calls (checked, maybe repaired)
+            body = {"model": model, "messages": MESSAGES, "stream": stream, **({"tools": TOOLS} if tools else {})}
+            response = client.post("/chat/completions", json=body)
             outcome = str(response.status_code)
             if response.status_code != 200:
                 error = response.json()["error"]

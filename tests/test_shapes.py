@@ -48,3 +48,14 @@ def test_integral_float_counts_are_billed_not_dropped():
     usage = from_openai({"prompt_tokens": 12.0, "completion_tokens": 5.0,
                          "prompt_tokens_details": {"cached_tokens": 2.0}})
     assert (usage.input, usage.cached_input, usage.output) == (10, 2, 5)
+
+
+@pytest.mark.parametrize(("call", "problem"), [
+    ({"index": [0], "function": {"arguments": "{"}}, "tool_calls[0].index is not an integer"),
+    ({"index": True}, "tool_calls[0].index is not an integer"),
+    ({"index": 0, "id": 7}, "tool_calls[0].id is not a string"),
+    ({"index": 0, "function": {"name": ["f"]}}, "tool_calls[0].function.name is not a string"),
+])
+def test_malformed_tool_call_deltas_are_named(call, problem):
+    # The assembler keys calls by index and joins their pieces: these would fail inside it.
+    assert problem in (chunk_problem({"choices": [{"delta": {"tool_calls": [call]}}]}) or "")

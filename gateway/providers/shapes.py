@@ -64,6 +64,11 @@ def _tool_calls_problem(calls: Any, where: str, partial: bool) -> str | None:
     for i, call in enumerate(calls):
         if not isinstance(call, Mapping):
             return f"{where}.tool_calls[{i}] is not an object"
+        index, call_id = call.get("index"), call.get("id")
+        if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
+            return f"{where}.tool_calls[{i}].index is not an integer"
+        if call_id is not None and not isinstance(call_id, str):
+            return f"{where}.tool_calls[{i}].id is not a string"
         function = call.get("function")
         if function is None and partial:
             continue
