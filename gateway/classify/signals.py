@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 from gateway.classify.features import window_tokens
 from gateway.classify.view import RequestView
@@ -26,6 +27,8 @@ _STACK_CONFIRM = (
     ("panicked at", None),
     (":line ", re.compile(r"\) in [^\n]+:line \d+")),
 )
+# One scan for every stack-trace needle: most texts have none, and then no needle is confirmed.
+_STACK_NEEDLES = re.compile("|".join(re.escape(needle) for needle, _ in _STACK_CONFIRM[1:]))
 _ERROR_LINE = re.compile(r"\b[A-Z]\w*(?:Error|Exception)\b(?::|\s*$)", _M)
 _SQL_QUERY = re.compile(r"\bSELECT\b[^;]{1,300}?\bFROM\b")
 # Line-start checks run per line of the window: a cheap startswith/`in` prefilter, then a match.
@@ -142,6 +145,7 @@ _INJECTION: tuple[tuple[str, str], ...] = (
     ("policies", "content polic"),
     ("uncensored", "uncensored"),
 )
+_INJECTION_WORDS = frozenset(word for word, _ in _INJECTION)
 _SOURCE_EXTENSIONS = (".py", ".js", ".ts", ".java", ".go", ".rb", ".php", ".cs", ".cpp", ".rs", ".kt", ".swift", ".sql")
 _EXTENSION_WORDS = frozenset(ext[1:] for ext in _SOURCE_EXTENSIONS)
 _FORMAT_WORDS = frozenset("json yaml xml csv toml jsonl ndjson".split())
@@ -263,7 +267,9 @@ def compute_signals(view: RequestView, tokens: tuple[list[str], list[str]] | Non
         fences = 2
     if "diff --git " in task or _confirm(task, "@@ -", _HUNK, span=60):
         add("unified_diff")
-    if "Traceback (most recent call last)" in task or any(_confirm(head, n, p) for n, p in _STACK_CONFIRM[1:]):
+    if "Traceback (most recent call last)" in task or (
+        _STACK_NEEDLES.search(head) and any(_confirm(head, n, p) for n, p in _STACK_CONFIRM[1:])
+    ):
         add("stack_trace")
     low = head.lower()
     if "CREATE TABLE" in task or "create table" in low:
@@ -331,10 +337,10 @@ def compute_signals(view: RequestView, tokens: tuple[list[str], list[str]] | Non
         add("transcript")
     if sum(n in low for n in _EMAIL) >= 2:
         add("email_headers")
-    if any(word in words and phrase in low for word, phrase in _INJECTION):
+    if not words.isdisjoint(_INJECTION_WORDS) and any(word in words and phrase in low for word, phrase in _INJECTION):
         add("injection_phrase")
     if not edge_words.isdisjoint(_FORMAT_WORDS) or "markdown table" in edges_low:
         add("format_request")
-    if len(task) < 1_500 and len(_NUMBER.findall(task)) >= 3:
+    if len(task) < 1_500 and len(list(islice(_NUMBER.finditer(task), 3))) == 3:  # the first three suffice
         add("numeric_problem")
     return tuple(out)
