@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from gateway.breakers import CircuitBreakers
 from gateway.catalogue import Catalogue
+from gateway.classify_batch import ClassifyBatcher
 from gateway.dispatch import Dispatcher
 from gateway.policy import Policy
 from gateway.providers.base import Provider
@@ -41,3 +42,4 @@ class GatewayContext:
     engine: AsyncEngine | None = None
     writer: LedgerWriter | None = None
     keys: KeyCache | None = None
+    classifier: ClassifyBatcher = field(default_factory=ClassifyBatcher)

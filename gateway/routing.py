@@ -17,7 +17,6 @@ from gateway import dispatch
 from gateway.auth import Caller
 from gateway.breakers import OPEN
 from gateway.catalogue import Catalogue, Deployment
-from gateway.classify import classify
 from gateway.context import GatewayContext
 from gateway.errors import GatewayError
 from gateway.plan import RoutePlan
@@ -90,7 +89,7 @@ async def route(ctx: GatewayContext, headers: Headers, caller: Caller, body: Map
     if named:
         classification = Classified(named, 1.0, ("header",))
     else:
-        found = classify(body)
+        found = await ctx.classifier.classify(body)
         classification = Classified(found.category, found.confidence, tuple(found.signals))
     key, first_turn = (None, False)
     sticky_model = None
