@@ -215,34 +215,29 @@ def wait_http_ok(server: Server, path: str, timeout: float) -> None:
     raise RuntimeError(f"{server.name} did not answer {path} within {timeout:.0f}s ({last}):\n{server.log_tail()}")
 
 
-def start_mock(core: int, python: str, workdir: Path, gap_ms: float, chunks: int = 5) -> Server:
-    log_path = workdir / "mock-upstream.log"
-    argv = pinned(core, [python, str(BENCH / "_overhead_upstream.py"), "--port", "0", "--gap-ms", str(gap_ms),
-                          "--chunks", str(chunks)])
+def start_announced(name: str, argv: list[str], log_path: Path, health_timeout: float) -> Server:
+    """Start a helper server that prints `READY <port>` once listening, and wait for its /health."""
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log_path.open("wb"), text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
     if not line.startswith("READY "):
         proc.kill()
-        raise RuntimeError(f"mock upstream did not start: {line!r} {log_path.read_text(errors='replace')}")
-    server = Server("mock upstream", proc, int(line.split()[1]), log_path)
-    wait_http_ok(server, "/health", 10)
+        raise RuntimeError(f"{name} did not start: {line!r} {log_path.read_text(errors='replace')}")
+    server = Server(name, proc, int(line.split()[1]), log_path)
+    wait_http_ok(server, "/health", health_timeout)
     return server
+
+
+def start_mock(core: int, python: str, workdir: Path, gap_ms: float, chunks: int = 5) -> Server:
+    argv = pinned(core, [python, str(BENCH / "_overhead_upstream.py"), "--port", "0", "--gap-ms", str(gap_ms),
+                          "--chunks", str(chunks)])
+    return start_announced("mock upstream", argv, workdir / "mock-upstream.log", 10)
 
 
 def start_passthrough(core: int, python: str, workdir: Path, upstream: str) -> Server:
     """The bare FastAPI passthrough (bench/_passthrough.py) on the server core, forwarding to the mock."""
-    log_path = workdir / "passthrough.log"
     argv = pinned(core, [python, str(BENCH / "_passthrough.py"), "--upstream", upstream])
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log_path.open("wb"), text=True)
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
-    if not line.startswith("READY "):
-        proc.kill()
-        raise RuntimeError(f"passthrough did not start: {line!r} {log_path.read_text(errors='replace')}")
-    server = Server(PASSTHROUGH, proc, int(line.split()[1]), log_path)
-    wait_http_ok(server, "/health", 30)
-    return server
+    return start_announced(PASSTHROUGH, argv, workdir / "passthrough.log", 30)
 
 
 def write_policies(source: Path, target: Path, upstream: str) -> tuple[Path, set[str], list[str]]:
