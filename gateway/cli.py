@@ -94,7 +94,7 @@ def serve(
 
 
 @app.command()
-def demo(rounds: int = typer.Option(3, help="Times the mixed workload is sent.")) -> None:
+def demo(rounds: int = typer.Option(3, min=1, help="Times the mixed workload is sent.")) -> None:
     """Run the gateway against simulated upstreams (no keys needed) and show where traffic went."""
     from gateway.demo import run_demo
 

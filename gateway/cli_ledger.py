@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import typer
@@ -29,6 +31,18 @@ async def _with_engine(action: Any) -> Any:
         await engine.dispose()
 
 
+@contextmanager
+def _migration_errors() -> Iterator[None]:
+    """Alembic's refusals (an unknown revision, say) as one line and exit status 2, not a traceback."""
+    from alembic.util.exc import CommandError
+
+    try:
+        yield
+    except CommandError as exc:
+        typer.echo(f"gateway db: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @db_app.command()
 def upgrade(revision: str = typer.Argument("head")) -> None:
     """Apply migrations to GATEWAY_DATABASE_URL (SQLite file by default)."""
@@ -36,7 +50,8 @@ def upgrade(revision: str = typer.Argument("head")) -> None:
     from gateway.ledger import upgrade as run_upgrade
 
     url = Settings.from_env().database_url
-    run_upgrade(url, revision)
+    with _migration_errors():
+        run_upgrade(url, revision)
     typer.echo(f"database at revision {current_revision(url)}")
 
 
@@ -60,17 +75,33 @@ def downgrade(revision: str) -> None:
     """Revert migrations down to REVISION (use 'base' for an empty schema)."""
     from gateway.ledger import downgrade as run_downgrade
 
-    run_downgrade(Settings.from_env().database_url, revision)
+    with _migration_errors():
+        run_downgrade(Settings.from_env().database_url, revision)
     typer.echo(f"database downgraded to {revision}")
 
 
-def _budget(budget: str | None) -> tuple[str, str] | None:
+def _budget(budget: str | None) -> tuple[Decimal, str] | None:
+    from gateway.ledger.keys import budget_limit
+
     if not budget:
         return None
     amount, _, period = budget.partition("/")
     if period not in ("day", "week", "month"):
-        raise typer.BadParameter("use USD/period, e.g. 50/month (period: day, week or month)")
-    return amount, period
+        raise typer.BadParameter("use USD/period, e.g. 50/month (period: day, week or month)", param_hint="--budget")
+    try:
+        return budget_limit(amount), period
+    except ValueError as exc:
+        raise typer.BadParameter(f"the amount {exc}", param_hint="--budget") from None
+
+
+def _rate(value: int | None, hint: str) -> int | None:
+    from gateway.ledger.keys import check_rate
+
+    try:
+        check_rate(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=hint) from None
+    return value
 
 
 @keys_app.command("create")
@@ -80,7 +111,10 @@ def create(team: str = typer.Option(..., "--team"), name: str | None = typer.Opt
     """Create a key for TEAM; prints it once."""
     from gateway.ledger import create_key, set_budget
 
-    parsed = _budget(budget)
+    # Everything is checked before the key exists: a bad budget must not leave a key without one.
+    if not team.strip():
+        raise typer.BadParameter("must not be empty", param_hint="--team")
+    rpm, tpm, parsed = _rate(rpm, "--rpm"), _rate(tpm, "--tpm"), _budget(budget)
 
     async def action(engine: Any) -> tuple[str, Any]:
         plaintext, row = await create_key(engine, team, name, rpm, tpm)

@@ -46,3 +46,22 @@ def test_operator_session_on_sqlite(tmp_path: Path) -> None:
 
 def test_operator_session_on_postgresql(pg_url: str) -> None:  # noqa: F811
     _operator_session(pg_url)
+
+
+def test_bad_operator_input_is_named_and_creates_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    assert _run(url, "db", "upgrade").exit_code == 0
+    for argv, fragment in [
+        (("--team", ""), "--team: must not be empty"),
+        (("--team", "t", "--rpm", "-5"), "--rpm: must be a positive integer"),
+        (("--team", "t", "--tpm", "9" * 20), "--tpm: must be a positive integer"),
+        (("--team", "t", "--budget", "1e30/month"), "must be at most 9999999999 USD"),
+        (("--team", "t", "--budget", "lots/day"), "must be a number of USD"),
+    ]:
+        result = _run(url, "keys", "create", *argv)
+        output = " ".join(result.output.replace("│", " ").split())  # the error box wraps long lines
+        assert result.exit_code == 2 and fragment in output and "Traceback" not in output, result.output
+    assert "key_" not in _run(url, "keys", "list").output  # no key was left without its checks
+    refused = _run(url, "db", "downgrade", "no-such-revision")
+    assert refused.exit_code == 2 and "Can't locate revision" in refused.output
+    assert "Traceback" not in refused.output

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -14,8 +14,8 @@ from gateway.accounting import money
 from gateway.auth import require_admin
 from gateway.context import GatewayContext
 from gateway.errors import InvalidRequest, NoDeploymentAvailable, NotFound
+from gateway.ledger.keys import budget_limit, check_rate
 from gateway.ledger.tables import PERIODS
-from gateway.ledger.types import MONEY_PRECISION, MONEY_SCALE
 
 
 def _json(payload: Any, status: int = 200) -> Response:
@@ -41,30 +41,20 @@ async def _body(request: Request) -> dict[str, Any]:
     return body
 
 
-# What the ledger's columns hold: NUMERIC(20, 10) for money, a 32-bit integer for rpm.
-MAX_USD = Decimal(10) ** (MONEY_PRECISION - MONEY_SCALE) - 1
-MAX_COUNT = 2**31 - 1
-
-
 def _positive_int(body: dict[str, Any], name: str) -> int | None:
     value = body.get(name)
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_COUNT):
-        raise InvalidRequest(f"'{name}' must be a positive integer of at most {MAX_COUNT}", param=name)
+    try:
+        check_rate(value)
+    except ValueError as exc:
+        raise InvalidRequest(f"'{name}' {exc}", param=name) from None
     return value
 
 
 def _usd(value: Any, name: str) -> Decimal:
     try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise InvalidRequest(f"'{name}' must be a number of USD", param=name) from None
-    if isinstance(value, bool) or not amount.is_finite():  # NaN would otherwise fail later, as a 500
-        raise InvalidRequest(f"'{name}' must be a number of USD", param=name)
-    if amount < 0:
-        raise InvalidRequest(f"'{name}' must not be negative", param=name)
-    if amount > MAX_USD:
-        raise InvalidRequest(f"'{name}' must be at most {MAX_USD} USD", param=name)
-    return amount
+        return budget_limit(value)
+    except ValueError as exc:
+        raise InvalidRequest(f"'{name}' {exc}", param=name) from None
 
 
 def _period(body: dict[str, Any]) -> str:

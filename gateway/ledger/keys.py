@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from sqlalchemy import Select, func, select, update
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.ledger.engine import upsert
 from gateway.ledger.tables import PERIODS, SCOPES, api_keys, budgets, requests, teams
+from gateway.ledger.types import MONEY_PRECISION, MONEY_SCALE
 
 Scope = Literal["key", "team"]
 Period = Literal["day", "week", "month"]
@@ -73,9 +74,45 @@ def _key_row(row: RowMapping) -> KeyRow:
                   row["revoked_at"], row["rpm"], row["tpm"])
 
 
+# What the ledger's columns hold: NUMERIC(20, 10) for money, a 32-bit integer for rpm.
+MAX_USD = Decimal(10) ** (MONEY_PRECISION - MONEY_SCALE) - 1
+MAX_RATE = 2**31 - 1
+
+
+def budget_limit(value: Any) -> Decimal:
+    """A budget in USD as the ledger stores it; ValueError (saying what it must be) for anything else."""
+    try:
+        amount: Decimal | None = Decimal(str(value))
+    except InvalidOperation:
+        amount = None
+    if isinstance(value, bool) or amount is None or not amount.is_finite():  # NaN would fail later, as a 500
+        raise ValueError(f"must be a number of USD, not {value!r}")
+    if amount < 0:
+        raise ValueError("must not be negative")
+    if amount > MAX_USD:
+        raise ValueError(f"must be at most {MAX_USD} USD")
+    return amount
+
+
+def check_rate(value: Any) -> None:
+    """ValueError unless `value` is None (no limit) or a whole number from 1 to MAX_RATE."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_RATE):
+        raise ValueError(f"must be a positive integer of at most {MAX_RATE}, not {value!r}")
+
+
 async def create_key(engine: AsyncEngine, team: str | None, name: str | None = None, rpm: int | None = None,
                      tpm: int | None = None) -> tuple[str, KeyRow]:
-    """Create a key; returns its plaintext (shown once, never stored) and its stored row."""
+    """Create a key; returns its plaintext (shown once, never stored) and its stored row.
+
+    ValueError (naming the field) for an empty team or a rate limit the ledger cannot hold.
+    """
+    if team is not None and not team.strip():
+        raise ValueError("team must not be empty")
+    for field_name, limit in (("rpm", rpm), ("tpm", tpm)):
+        try:
+            check_rate(limit)
+        except ValueError as exc:
+            raise ValueError(f"{field_name} {exc}") from None
     plaintext = KEY_PREFIX + secrets.token_urlsafe(32)
     row = KeyRow(id="key_" + secrets.token_hex(8), key_hash=hash_key(plaintext), key_prefix=plaintext[:8],
                  team=team, name=name, created_at=datetime.now(UTC), revoked_at=None, rpm=rpm, tpm=tpm)
@@ -139,9 +176,10 @@ async def set_budget(engine: AsyncEngine, scope: Scope, scope_id: str, limit_usd
     _check_scope(scope, period)
     if soft_fraction is not None and not 0 < soft_fraction <= 1:
         raise ValueError(f"soft_fraction must be in (0, 1], not {soft_fraction}")
-    limit = Decimal(str(limit_usd))
-    if limit < 0:
-        raise ValueError(f"budget limit must not be negative, not {limit}")
+    try:
+        limit = budget_limit(limit_usd)
+    except ValueError as exc:
+        raise ValueError(f"budget limit {exc}") from None
     values = {"scope": scope, "scope_id": scope_id, "period": period, "limit_usd": limit,
               "soft_fraction": soft_fraction, "updated_at": datetime.now(UTC)}
     async with engine.begin() as conn:
