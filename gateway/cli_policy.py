@@ -23,9 +23,11 @@ from gateway.policy.simulate import (
     load_traffic,
     simulate,
 )
+from gateway.settings import Settings
 
 app = typer.Typer(help="Validate, simulate, compare and optimise routing policies.", no_args_is_help=True)
-TRAFFIC = typer.Option(Path("policies/traffic/sample-mix.yaml"), "--traffic", help="Traffic mix YAML.")
+TRAFFIC = typer.Option(None, "--traffic", help="Traffic mix YAML (default: traffic/sample-mix.yaml in the policies).")
+POLICIES = typer.Argument(None, help="Policies directory (default: GATEWAY_POLICIES_DIR, else ./policies).")
 AT = typer.Option(None, "--at", help="Price at this time (ISO, UTC): the week from it is averaged. Default: now.")
 PREFERENCE = typer.Option("balanced", "--preference", help="Simulate callers with this preference: cheapest, "
                           "balanced or quality.")
@@ -39,6 +41,11 @@ def _when(at: str | None) -> datetime:
     except ValueError:
         raise typer.BadParameter(f"--at: expected an ISO date or time, got {at!r}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _policies(directory: Path | None) -> Path:
+    """The policies directory: the one named, else GATEWAY_POLICIES_DIR (as `gateway serve` reads it)."""
+    return directory if directory is not None else Settings.from_env().policies_dir
 
 
 def _fail(message: str) -> typer.Exit:
@@ -77,37 +84,40 @@ def _preference(value: str) -> str:
     return value
 
 
-def _traffic(path: Path):
+def _traffic(path: Path | None, directory: Path):
+    path = path if path is not None else directory / "traffic" / "sample-mix.yaml"
     try:
-        return load_traffic(path)
+        return path, load_traffic(path)
     except (OSError, ValueError) as exc:
         typer.echo(f"traffic: {exc}", err=True)
         raise typer.Exit(1) from None
 
 
 @app.command()
-def check(directory: Path = typer.Argument(Path("policies"), help="Policies directory.")) -> None:
+def check(directory: Path | None = POLICIES) -> None:
     """Validate models.yaml and routing.yaml (schema, references, reachability)."""
-    catalogue, policy = _load(directory)
+    catalogue, policy = _load(_policies(directory))
     typer.echo(f"ok: {len(catalogue.models)} models, {len(policy.categories)} categories, "
                f"{len(policy.teams)} teams")
 
 
 @app.command("simulate")
-def simulate_command(directory: Path = typer.Argument(Path("policies")), traffic: Path = TRAFFIC,
+def simulate_command(directory: Path | None = POLICIES, traffic: Path | None = TRAFFIC,
                      at: str | None = AT, preference: str = PREFERENCE) -> None:
     """Cost per million requests, expected quality and savings of a policy on a traffic mix."""
-    preference = _preference(preference)
+    preference, directory = _preference(preference), _policies(directory)
     catalogue, policy = _load(directory)
-    report = simulate(policy, _traffic(traffic), catalogue, _scores(directory), _when(at), preference)
+    traffic, mix = _traffic(traffic, directory)
+    report = simulate(policy, mix, catalogue, _scores(directory), _when(at), preference)
     typer.echo(format_report(report, f"policy {directory} on {traffic} (preference {preference})"))
 
 
 @app.command()
-def diff(old: Path, new: Path, traffic: Path = TRAFFIC, at: str | None = AT, preference: str = PREFERENCE) -> None:
+def diff(old: Path, new: Path, traffic: Path | None = TRAFFIC, at: str | None = AT,
+         preference: str = PREFERENCE) -> None:
     """What changing policy OLD into NEW does to cost, quality and savings."""
     preference = _preference(preference)
-    mix = _traffic(traffic)
+    _, mix = _traffic(traffic, new)
     now = _when(at)
     old_catalogue, old_policy = _load(old)
     new_catalogue, new_policy = _load(new)
@@ -119,16 +129,17 @@ def diff(old: Path, new: Path, traffic: Path = TRAFFIC, at: str | None = AT, pre
 
 @app.command("optimize")
 def optimize_command(
-    directory: Path = typer.Argument(Path("policies")),
-    traffic: Path = TRAFFIC,
+    directory: Path | None = POLICIES,
+    traffic: Path | None = TRAFFIC,
     min_quality: float = typer.Option(..., "--min-quality", help="Share of the always-best mix quality, e.g. 0.95."),
     floor: float = typer.Option(0.0, "--floor", help="No category may score below this."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the proposed routing.yaml here."),
     at: str | None = AT,
 ) -> None:
     """Propose the cheapest routing.yaml meeting a quality target (measured verdicts kept)."""
+    directory = _policies(directory)
     catalogue, policy = _load(directory)
-    scores, mix, now = _scores(directory), _traffic(traffic), _when(at)
+    scores, (_, mix), now = _scores(directory), _traffic(traffic, directory), _when(at)
     try:
         assignment = optimize(policy, mix, catalogue, scores, now, min_quality, floor)
     except Infeasible as exc:
@@ -150,21 +161,26 @@ def optimize_command(
 @app.command()
 def blend(
     share: list[str] = typer.Option(..., "--share", help="MODEL=FRACTION, repeated; fractions sum to 1."),
-    directory: Path = typer.Option(Path("policies"), "--policies"),
-    traffic: Path = TRAFFIC,
+    directory: Path | None = typer.Option(None, "--policies", help="Policies directory (default: "
+                                          "GATEWAY_POLICIES_DIR, else ./policies)."),
+    traffic: Path | None = TRAFFIC,
     at: str | None = AT,
 ) -> None:
     """Cost of a fixed model split (e.g. 70% V4 Pro / 30% Opus) against all-Opus."""
-    catalogue = load_catalogue(directory)
+    directory = _policies(directory)
+    catalogue = _load(directory)[0]
     shares = {}
     for item in share:
         model, _, fraction = item.partition("=")
         if model not in catalogue.models:
-            typer.echo(f"unknown model {model!r}", err=True)
-            raise typer.Exit(1)
-        shares[model] = float(fraction)
-    mix, now = _traffic(traffic), _when(at)
+            raise _fail(f"unknown model {model!r}; the catalogue has {', '.join(catalogue.models)}")
+        try:
+            shares[model] = float(fraction)
+        except ValueError:
+            raise typer.BadParameter(f"expected MODEL=FRACTION, got {item!r}", param_hint="--share") from None
+    (_, mix), now = _traffic(traffic, directory), _when(at)
     mixed = blend_cost(shares, mix, catalogue, now)
     opus = blend_cost({catalogue.baseline_model: 1.0}, mix, catalogue, now)
+    cheaper = f"{opus / mixed:.2f}x cheaper" if mixed else "free"
     typer.echo(f"blend {shares}: ${mixed:,.2f} per 1M requests; all-{catalogue.baseline_model}: ${opus:,.2f} "
-               f"-> {opus / mixed:.2f}x cheaper")
+               f"-> {cheaper}")

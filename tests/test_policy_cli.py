@@ -250,3 +250,19 @@ def test_the_comment_step_cannot_fail_a_fork_pull_request():
     comment = next(s for s in workflow["jobs"]["policy"]["steps"] if s.get("name") == "Comment on the pull request")
     assert comment["continue-on-error"] is True
     assert "head.repo.full_name == github.repository" in comment["if"]
+
+
+def test_commands_read_the_policies_from_gateway_policies_dir(tmp_path, monkeypatch):
+    # As `gateway serve` does: with no directory named, GATEWAY_POLICIES_DIR decides (and its traffic mix).
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(POLICIES, copy)
+    monkeypatch.chdir(tmp_path)  # no ./policies here
+    runner = CliRunner()
+    assert runner.invoke(app, ["policy", "check"]).exit_code == 1
+    env = {"GATEWAY_POLICIES_DIR": str(copy)}
+    checked = runner.invoke(app, ["policy", "check"], env=env)
+    assert checked.exit_code == 0 and "20 categories" in checked.output, checked.output
+    simulated = runner.invoke(app, ["policy", "simulate"], env=env)
+    assert simulated.exit_code == 0 and str(copy / "traffic" / "sample-mix.yaml") in simulated.output
+    blended = runner.invoke(app, ["policy", "blend", "--share", "deepseek-v4-pro=lots"], env=env)
+    assert blended.exit_code == 2 and "expected MODEL=FRACTION" in blended.output
