@@ -44,6 +44,14 @@ def test_a_count_that_would_bill_wrongly_is_refused(count):
     assert "cached_tokens" in usage_problem({"prompt_tokens_details": {"cached_tokens": count}})
 
 
+def test_fields_the_gateway_does_not_read_pass_unchecked():
+    # Providers add their own details (audio, modalities, totals): none of them may fail a healthy answer.
+    usage = {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": "17",
+             "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": None, "modality": "text"},
+             "completion_tokens_details": {"reasoning_tokens": 0, "accepted_prediction_tokens": [0]}}
+    assert usage_problem(usage) is None
+
+
 def test_integral_float_counts_are_billed_not_dropped():
     usage = from_openai({"prompt_tokens": 12.0, "completion_tokens": 5.0,
                          "prompt_tokens_details": {"cached_tokens": 2.0}})

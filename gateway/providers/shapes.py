@@ -12,11 +12,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-USAGE_COUNTS = ("prompt_tokens", "completion_tokens", "total_tokens", "prompt_cache_hit_tokens",
-                "prompt_cache_miss_tokens")
-USAGE_DETAILS = ("prompt_tokens_details", "completion_tokens_details")
+# The usage fields gateway.usage reads (others, such as total_tokens or audio counts, pass unchecked).
+USAGE_COUNTS = ("prompt_tokens", "completion_tokens", "prompt_cache_hit_tokens", "prompt_cache_miss_tokens")
+USAGE_DETAILS = {"prompt_tokens_details": ("cached_tokens", "cache_write_tokens"),
+                 "completion_tokens_details": ("reasoning_tokens",)}
 ANTHROPIC_USAGE_COUNTS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
-ANTHROPIC_USAGE_DETAILS = ("cache_creation",)
+ANTHROPIC_USAGE_DETAILS = {"cache_creation": ("ephemeral_1h_input_tokens",)}
 
 
 # No request comes near a trillion tokens; a count past it is garbage, and priced it would overflow
@@ -33,10 +34,10 @@ def _count_problem(value: Any) -> bool:
 
 
 def usage_problem(usage: Any, counts: tuple[str, ...] = USAGE_COUNTS,
-                  details_fields: tuple[str, ...] = USAGE_DETAILS) -> str | None:
-    """What is wrong with a usage object (None when it is absent or well formed): every count a
-    non-negative whole number, every details object a mapping of such counts. A count of another
-    type would otherwise be billed as zero."""
+                  details_fields: Mapping[str, tuple[str, ...]] = USAGE_DETAILS) -> str | None:
+    """What is wrong with a usage object (None when it is absent or well formed): every count the
+    gateway reads a non-negative whole number, every details object it reads a mapping. A count of
+    another type would otherwise be billed as zero."""
     if usage is None:
         return None
     if not isinstance(usage, Mapping):
@@ -44,14 +45,14 @@ def usage_problem(usage: Any, counts: tuple[str, ...] = USAGE_COUNTS,
     for name in counts:
         if _count_problem(usage.get(name)):
             return f"usage.{name} is not a token count"
-    for name in details_fields:
+    for name, keys in details_fields.items():
         details = usage.get(name)
         if details is None:
             continue
         if not isinstance(details, Mapping):
             return f"usage.{name} is not an object"
-        for key, value in details.items():
-            if _count_problem(value):
+        for key in keys:
+            if _count_problem(details.get(key)):
                 return f"usage.{name}.{key} is not a token count"
     return None
 
