@@ -101,6 +101,8 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
         yield sse_data(internal_error().body())
         yield SSE_DONE
     finally:
+        if not finished and record.status == 200:  # neither an upstream error nor a bug: the client left
+            record.status, record.error_code = 499, "client_disconnected"
         await stream.aclose()
         usage = stream.usage
         if usage is None:

@@ -153,6 +153,23 @@ def test_client_disconnect_cancels_the_upstream_stream(gateway, upstream):
     path = "/deepseek-v4-pro@deepseek/v1/chat/completions"
     assert wait_for(lambda: (path, "aborted") in upstream.stream_endings, timeout=3)
     assert wait_for(lambda: gateway.recorder.records and gateway.recorder.records[-1].usage.output > 0)
+    record = gateway.recorder.records[-1]  # recorded as the client's doing, though its 200 had gone out
+    assert (record.status, record.error_code) == (499, "client_disconnected")
+
+
+def test_a_client_gone_while_sending_its_body_is_no_server_error(gateway, caplog):
+    import socket
+    from urllib.parse import urlsplit
+
+    url = urlsplit(gateway.base_url)
+    with socket.create_connection((url.hostname, url.port)) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Authorization: Bearer " + MASTER_KEY.encode() + b"\r\nContent-Length: 5000\r\n\r\n"
+                     b'{"model": "auto", "messages": [')
+        time.sleep(0.3)  # the gateway is reading the body when the client goes
+    time.sleep(0.5)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], [r.getMessage() for r in caplog.records]
+    assert not gateway.recorder.records  # nothing was routed or sent upstream
 
 
 # ---- tool calls ---------------------------------------------------------------------------

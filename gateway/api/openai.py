@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from gateway import routing
@@ -35,11 +35,14 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise PayloadTooLarge(f"request body is {declared} bytes; the limit is {limit} (GATEWAY_MAX_BODY_BYTES)")
     parts: list[bytes] = []
     size = 0
-    async for part in request.stream():
-        size += len(part)
-        if size > limit:
-            raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes (GATEWAY_MAX_BODY_BYTES)")
-        parts.append(part)
+    try:
+        async for part in request.stream():
+            size += len(part)
+            if size > limit:
+                raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes (GATEWAY_MAX_BODY_BYTES)")
+            parts.append(part)
+    except ClientDisconnect:  # gone before its body arrived: nothing was routed or sent upstream
+        raise ClientDisconnected("the client closed the connection before sending the whole body") from None
     return b"".join(parts)
 
 
