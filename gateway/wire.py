@@ -156,6 +156,8 @@ def parse_chat_request(raw: bytes) -> dict[str, Any]:
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:4]:
+            raise InvalidRequest("the request body must be JSON encoded as UTF-8 (this looks like UTF-16)") from None
         raise InvalidRequest(f"the request body is not valid JSON ({exc})") from None
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object")

@@ -38,6 +38,8 @@ def assert_openai_error(response: httpx.Response, status: int, fragment: str) ->
     (b"{not json", "not valid JSON"),
     (b"", "empty"),
     (b"[1, 2]", "JSON object"),
+    ('{"model": "auto"}'.encode("utf-16"), "encoded as UTF-8"),
+    ('{"model": "auto"}'.encode("utf-16-le"), "encoded as UTF-8"),
 ])
 def test_malformed_bodies(gateway, content, fragment):
     assert_openai_error(post(gateway, content=content), 400, fragment)
