@@ -196,6 +196,8 @@ async def test_sdk_sees_overload_as_an_api_error(small_worker: WorkerServer) -> 
         (b'{"model": "tiny"}', "messages", "missing_required_parameter"),
         (b'{"messages": []}', "messages", None),
         (b'{"messages": [{"role": "wizard", "content": "hi"}]}', "messages[0].role", None),
+        (b'{"messages": [{"role": {"name": "user"}, "content": "hi"}]}', "messages[0].role", None),  # was a 500
+        (b'{"messages": [{"role": ["user"], "content": "hi"}]}', "messages[0].role", None),
         (b'{"messages": [{"role": "user", "content": 5}]}', "messages[0].content", None),
         (b'{"messages": [{"role": "user", "content": "hi"}], "temperature": 3}', "temperature", None),
         (b'{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 0}', "max_tokens", None),

@@ -88,7 +88,7 @@ def _messages(value: Any) -> tuple[dict[str, str], ...]:
         if not isinstance(message, Mapping):
             raise InvalidRequest(f"{where} must be an object", param=where)
         role = message.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             raise InvalidRequest(f"{where}.role must be one of {sorted(ROLES)}, got {role!r}", param=f"{where}.role")
         out.append({"role": role, "content": _content(message.get("content"), where, role)})
     return tuple(out)
