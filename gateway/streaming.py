@@ -89,16 +89,14 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
             yield sse_data(chunk)
         finished = True
         yield SSE_DONE
-    except GatewayError as exc:
-        record.status, record.error_code = exc.status_code, exc.code
-        yield sse_data(exc.body())
-        yield SSE_DONE
-    except Exception:
-        # A bug, met after the 200 went out: the client still gets an error event and the end of
-        # the stream (not a cut connection), and the request is still settled below.
-        log.exception("stream relay failed for request %s", record.request_id)
-        record.status, record.error_code = 500, "internal_error"
-        yield sse_data(internal_error().body())
+    except Exception as caught:
+        # An upstream failure, or a bug met after the 200 went out: either way the client gets an
+        # error event and the end of the stream (not a cut connection), and the request is settled below.
+        error = caught if isinstance(caught, GatewayError) else internal_error()
+        if error is not caught:
+            log.exception("stream relay failed for request %s", record.request_id)
+        record.status, record.error_code = error.status_code, error.code
+        yield sse_data(error.body())
         yield SSE_DONE
     finally:
         if not finished and record.status == 200:  # neither an upstream error nor a bug: the client left

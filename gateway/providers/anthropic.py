@@ -34,16 +34,10 @@ _SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError)
 def translated(deployment: Deployment, what: str, translate: Callable[[], T]) -> T:
     """Run a translation of an upstream payload; a payload it cannot read becomes a 502 naming it."""
     try:
-        result = translate()
+        return translate()
     except _SHAPE_ERRORS as exc:
         raise UpstreamError(f"upstream {deployment.name} sent a malformed {what} "
                             f"({type(exc).__name__}: {str(exc)[:200]})") from None
-    if isinstance(result, list):  # stream chunks: checked as the relay will read them
-        for chunk in result:
-            problem = chunk_problem(chunk)
-            if problem:
-                raise UpstreamError(f"upstream {deployment.name} sent a malformed {what} event: {problem}")
-    return result
 
 
 class AnthropicChunkStream:
@@ -67,6 +61,9 @@ class AnthropicChunkStream:
                 raise UpstreamError(f"upstream {self._deployment.name} sent a stream event that is not JSON.") from None
             handle = partial(self._translator.handle, event, payload)
             for chunk in translated(self._deployment, event or "stream", handle):
+                problem = chunk_problem(chunk)  # checked as the relay will read it, as for OpenAI streams
+                if problem:
+                    raise UpstreamError(f"upstream {self._deployment.name} sent a malformed {event} event: {problem}")
                 yield chunk
             if self._translator.finished:
                 return
