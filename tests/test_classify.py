@@ -376,7 +376,8 @@ for line in sys.stdin:
     view = view_request({"messages": [{"role": "system", "content": "You are a careful assistant."},
                                       {"role": "user", "content": line}]})
     tokens = window_tokens(view.task)
-    print(load_model().logits(featurize(view, compute_signals(view, tokens), tokens)))
+    features = featurize(view, compute_signals(view, tokens), tokens)
+    print(load_model().logits(features), load_model().numpy_logits(features))  # the C scorer and numpy
 """
 
 

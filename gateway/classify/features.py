@@ -76,12 +76,14 @@ _FILLER = frozenset(
     "thing task unrelated separate another new something else completely quick one more next topic".split()
 )
 
-# Features come in groups that share one value and a namespace: (value, namespace, items). The
-# model's vocabulary is split by namespace too, so no "w:" + word string is built per feature.
-# A bigram is the pair of its tokens (zip builds them in C, and a pair hashes from the tokens'
-# cached hashes); its feature name is the two tokens joined by a space.
+# Features come in groups that share a namespace: (value, namespace, items). The model's
+# vocabulary is split by namespace too, so no "w:" + word string is built per feature. A value of
+# None means the group is normalised: each distinct item counts 1/sqrt(number of distinct items)
+# and repeats count once (see normalised). featurize leaves the deduplication to the scorer,
+# which does it without building a dict per group. A bigram is the pair of its tokens (zip builds
+# them in C); its feature name is the two tokens joined by a space.
 Item = str | tuple[str, str]
-Features = list[tuple[float, str, Collection[Item]]]
+Features = list[tuple[float | None, str, Collection[Item]]]
 
 
 def item_key(item: str) -> Item:
@@ -162,12 +164,25 @@ def window_tokens(task: str) -> tuple[list[str], list[str]]:
 
 def _group(prefix: str, items: list[Item], out: Features) -> None:
     # Each namespace is L2-normalised on its own, so a 30 KB body cannot drown out the instruction.
-    # Deduplicated in first-seen order, not by a set: a set's order follows the per-process string
-    # hash seed, and the order the rows are summed in moves the float32 scores in their last bits,
-    # so one request would get slightly different confidences from different workers.
-    unique = dict.fromkeys(items).keys()
-    if unique:
-        out.append((1.0 / math.sqrt(len(unique)), prefix, unique))
+    if items:
+        out.append((None, prefix, items))
+
+
+def normalised(features: Features) -> list[tuple[float, str, Collection[Item]]]:
+    """The groups with their values resolved: a normalised group's distinct items, each 1/sqrt(count).
+
+    Deduplicated in first-seen order, not by a set: a set's order follows the per-process string
+    hash seed, and the order the rows are summed in moves the float32 scores in their last bits,
+    so one request would get slightly different confidences from different workers.
+    """
+    out: list[tuple[float, str, Collection[Item]]] = []
+    for value, prefix, items in features:
+        if value is None:
+            unique = dict.fromkeys(items).keys()
+            out.append((1.0 / math.sqrt(len(unique)), prefix, unique))
+        else:
+            out.append((value, prefix, items))
+    return out
 
 
 def _bigrams(tokens: list[str]) -> list[Item]:
@@ -176,7 +191,7 @@ def _bigrams(tokens: list[str]) -> list[Item]:
 
 def feature_names(features: Features) -> list[tuple[float, str]]:
     """(value, full feature name) pairs, for training."""
-    return [(value, prefix + item_name(item)) for value, prefix, items in features for item in items]
+    return [(value, prefix + item_name(item)) for value, prefix, items in normalised(features) for item in items]
 
 
 def system_features(system: str) -> Features:

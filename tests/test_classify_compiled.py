@@ -1,0 +1,84 @@
+"""The C scorer (gateway/classify/_score.c) against the numpy path it replaces on the hot path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gateway.classify.classifier import system_scores
+from gateway.classify.dataset import dev_path, load_dev
+from gateway.classify.features import SIDE_CHARS, featurize, normalised, window_tokens
+from gateway.classify.model import Scorer, load_model
+from gateway.classify.signals import compute_signals
+from gateway.classify.view import view_request
+
+TEXTS = [
+    "Summarise this ticket in three bullet points: the drill did not arrive, the drill did not arrive.",
+    "Fix the bug in this function: def f(x): return x +* 2",
+    "Traduis en anglais : « Le colis est arrivé en retard et la boîte était abîmée. »",
+    "Переведи на английский: посылка пришла с опозданием.",
+    "",
+    "word " * 2000,  # one token repeated: deduplicated to one feature per group
+    " ".join(f"token{i}" for i in range(3000)),  # more distinct items than the stack set holds
+]
+
+
+def both_logits(body: dict) -> tuple[list[float], list[float]]:
+    model = load_model()
+    view = view_request(body)
+    tokens = window_tokens(view.task)
+    features = featurize(view, compute_signals(view, tokens), tokens, with_system=False)
+    offset = system_scores(view.system[:SIDE_CHARS])
+    return model.logits(features, offset), model.numpy_logits(features, offset)
+
+
+def test_the_compiled_scorer_is_built_and_used() -> None:
+    # make test installs the package with a C compiler: the fast path must really be there.
+    assert Scorer is not None
+    assert load_model().compiled is not None
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_compiled_logits_equal_the_numpy_path(text: str) -> None:
+    body = {"messages": [{"role": "system", "content": "You are a helpful assistant."},
+                         {"role": "user", "content": "an earlier question"},
+                         {"role": "assistant", "content": "an earlier answer"},
+                         {"role": "user", "content": text}],
+            "tools": [{"type": "function", "function": {"name": "lookup_order", "description": "Find an order"}}]}
+    compiled, numpy_path = both_logits(body)
+    assert np.allclose(compiled, numpy_path, atol=1e-4)
+
+
+@pytest.mark.skipif(not dev_path().exists(), reason="dev set not available")
+def test_compiled_and_numpy_paths_agree_on_every_dev_prompt() -> None:
+    worst = 0.0
+    for item in load_dev(dev_path()):
+        compiled, numpy_path = both_logits(item.request)
+        assert int(np.argmax(compiled)) == int(np.argmax(numpy_path)), item.request
+        worst = max(worst, float(np.max(np.abs(np.subtract(compiled, numpy_path)))))
+    assert worst < 1e-4
+
+
+def test_repeated_items_count_once_and_groups_are_normalised() -> None:
+    model = load_model()
+    known = next(iter(model.spaces["w:"]))
+    other = list(model.spaces["w:"])[1]
+    raw = [(None, "w:", [known, other, known, known, "never-seen-token"])]
+    assert normalised(raw)[0][0] == pytest.approx(1 / 3 ** 0.5)  # three distinct items
+    assert np.allclose(model.logits(raw), model.numpy_logits(raw), atol=1e-5)
+    weighted = [(0.5, "w:", [known]), (None, "unknown-namespace:", ["x"])]
+    assert np.allclose(model.logits(weighted), model.numpy_logits(weighted), atol=1e-5)
+
+
+def test_bad_input_raises_instead_of_scoring_garbage() -> None:
+    model = load_model()
+    with pytest.raises(TypeError, match="str or a"):
+        model.compiled.logits([(None, "w:", [42])], -1, None)
+    with pytest.raises(TypeError, match="value, namespace, items"):
+        model.compiled.logits([("w:", ["x"])], -1, None)
+    with pytest.raises(ValueError, match="offset has 3 values"):
+        model.compiled.logits([], -1, np.zeros(3, np.float32))
+    with pytest.raises(TypeError, match="float32"):
+        Scorer(np.zeros((4, 20)), {})  # float64
+    with pytest.raises(ValueError, match="outside the table"):
+        Scorer(np.zeros((4, 20), np.float32), {"w:": {"x": 9}})
