@@ -82,3 +82,56 @@ def test_bad_input_raises_instead_of_scoring_garbage() -> None:
         Scorer(np.zeros((4, 20)), {})  # float64
     with pytest.raises(ValueError, match="outside the table"):
         Scorer(np.zeros((4, 20), np.float32), {"w:": {"x": 9}})
+
+
+def test_the_c_tokenizer_splits_ascii_text_exactly_like_the_python_path() -> None:
+    import random
+    import string
+
+    from gateway.classify import features, signals
+
+    rng = random.Random(7)
+    alphabet = string.printable + "\x00\x1c\x1d\x1e\x1f\x7f" + "ÉéßИ"  # the last four are not ASCII: Python path
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
+        lowered = text.lower().encode("utf-8", "surrogatepass")
+        assert features._tokens(text) == lowered.translate(features._TABLE).decode().split()
+        assert signals._word_set(text) == set(lowered.translate(signals._WORD_TABLE).decode().split())
+    assert features.ascii_tokens("Ünïcode", features._TOKEN_MAP) is None  # the caller's Python path
+    with pytest.raises(ValueError, match="128"):
+        features.ascii_tokens("text", b"short")
+
+
+_WITHOUT_C = """
+import sys
+sys.modules["gateway.classify._score"] = None  # as if the package had been installed without a C compiler
+import json
+from gateway.classify import classify
+from gateway.classify.model import load_model
+assert load_model().compiled is None
+for line in sys.stdin:
+    result = classify(json.loads(line))
+    print(result.category, result.confidence)
+"""
+
+
+def test_without_the_compiled_module_the_python_path_classifies_the_same() -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from gateway.classify import classify
+
+    bodies = [{"messages": [{"role": "user", "content": text}]} for text in TEXTS if text.strip()]
+    bodies += [item.request for item in load_dev(dev_path())[:300]] if dev_path().exists() else []
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_C], input="\n".join(json.dumps(b) for b in bodies),
+                          text=True, capture_output=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == len(bodies)
+    for body, line in zip(bodies, lines, strict=True):
+        category, confidence = line.split()
+        ours = classify(body)
+        assert ours.category == category
+        assert abs(ours.confidence - float(confidence)) <= 2e-4  # both rounded to 4 places

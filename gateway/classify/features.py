@@ -9,6 +9,11 @@ from collections.abc import Collection
 
 from gateway.classify.view import RequestView
 
+try:  # the C tokenizer for ASCII text (_score.c); without it the Python path gives the same tokens
+    from gateway.classify._score import ascii_tokens
+except ImportError:  # pragma: no cover - only where the package was installed without a C compiler
+    ascii_tokens = None
+
 # Bounded windows keep featurization O(1) in the request size: the instruction usually sits at
 # the start or the end of the last user turn, and the body in between is sampled head and tail.
 BODY_HEAD = 1_500
@@ -28,6 +33,27 @@ SIGNAL_VALUE = 0.5
 _FROM = (string.punctuation + "\t\r\n\f\v" + string.digits).encode()
 _TO = b" " * (len(string.punctuation) + 5) + b"0" * 10
 _TABLE = bytes.maketrans(_FROM, _TO)
+
+
+def ascii_map(table: bytes, *, lower: bool) -> bytes:
+    """The 128-byte map ascii_tokens applies: each ASCII byte lowered (if asked), then through `table`."""
+    return bytes((chr(b).lower() if lower else chr(b)).encode().translate(table)[0] for b in range(128))
+
+
+def split_words(text: str, table: bytes, mapped: bytes) -> list[str]:
+    """text.lower() through `table` (a bytes.translate table), split on whitespace.
+
+    `mapped` is ascii_map(table, lower=True): ASCII text takes the C tokenizer, which reads the
+    text once and builds only the words; other text (or no compiler) the bytes.translate path.
+    """
+    if ascii_tokens is not None:
+        words: list[str] | None = ascii_tokens(text, mapped)
+        if words is not None:
+            return words
+    return text.lower().encode("utf-8", "surrogatepass").translate(table).decode("utf-8", "surrogatepass").split()
+
+
+_TOKEN_MAP = ascii_map(_TABLE, lower=True)
 # A crude suffix strip joins "translate/translating/translation" on the instruction windows.
 _SUFFIX = re.compile(r"(?<=[a-z]{4})(?:ations|ation|ions|ion|ings|ing|ers|ies|ed|es|er|ly|s|e)\b")
 # British spellings fold into American ones before the strip ("summarise" and "summarize",
@@ -98,7 +124,7 @@ def item_name(item: Item) -> str:
 
 
 def _tokens(text: str) -> list[str]:
-    return text.lower().encode("utf-8", "surrogatepass").translate(_TABLE).decode("utf-8", "surrogatepass").split()
+    return split_words(text, _TABLE, _TOKEN_MAP)
 
 
 def _stems(tokens: list[str]) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from itertools import islice
 
-from gateway.classify.features import window_tokens
+from gateway.classify.features import ascii_map, split_words, window_tokens
 from gateway.classify.view import RequestView
 
 # Cost model: Python's `re` walks every position of the text (~0.1-0.2 us per char per pattern)
@@ -102,6 +102,7 @@ _WORD_BREAKS = b"!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~\t\r\n"
 # bytes.translate on the UTF-8 encoding: str.translate drops to ~70 ns a character at the first
 # non-ASCII one (0.3 ms for a 4 KB window of Cyrillic); this stays at ~1 ns a byte.
 _WORD_TABLE = bytes.maketrans(_WORD_BREAKS, b" " * len(_WORD_BREAKS))
+_WORD_MAP = ascii_map(_WORD_TABLE, lower=True)
 _MIGRATION_WORDS = frozenset("alembic flyway liquibase knex sequelize makemigrations prisma goose dbmate".split())
 _MIGRATION_PHRASES = ("activerecord::migration", "op.add_column", "op.create_table", "db:migrate", "schema_migrations")
 # A phrase list is only scanned when a word every one of its phrases leaves behind is present.
@@ -166,8 +167,9 @@ def _window(text: str) -> str:
     return text if len(text) <= _HEAD + _TAIL else text[:_HEAD] + "\n" + text[-_TAIL:]
 
 
-def _word_set(low: str) -> set[str]:
-    return set(low.encode("utf-8", "surrogatepass").translate(_WORD_TABLE).decode("utf-8", "surrogatepass").split())
+def _word_set(text: str) -> set[str]:
+    """The distinct lower-cased words of `text`."""
+    return set(split_words(text, _WORD_TABLE, _WORD_MAP))
 
 
 def _any(text: str, needles: tuple[str, ...]) -> bool:
@@ -207,7 +209,7 @@ def _line_counts(head: str) -> tuple[int, int, int]:
 
 
 def _content_words(text: str) -> set[str]:
-    return {w for w in _word_set(text.lower()) if len(w) > 3 and w.isalpha()} - _STOP
+    return {w for w in _word_set(text) if len(w) > 3 and w.isalpha()} - _STOP
 
 
 def _tool_words(tool_text: str) -> set[str]:
