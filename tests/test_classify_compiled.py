@@ -59,6 +59,20 @@ def test_compiled_and_numpy_paths_agree_on_every_dev_prompt() -> None:
     assert worst < 1e-4
 
 
+@pytest.mark.parametrize("text", TEXTS)
+def test_compiled_predict_is_the_softmax_of_the_logits(text: str) -> None:
+    import math
+
+    model = load_model()
+    view = view_request({"messages": [{"role": "user", "content": text}]})
+    tokens = window_tokens(view.task)
+    features = featurize(view, compute_signals(view, tokens), tokens)
+    logits = model.logits(features)
+    top = max(logits)
+    expected = model.classes[logits.index(top)], 1.0 / sum(math.exp(x - top) for x in logits)
+    assert model.predict(features) == expected
+
+
 def test_repeated_items_count_once_and_groups_are_normalised() -> None:
     model = load_model()
     known = next(iter(model.spaces["w:"]))

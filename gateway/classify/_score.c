@@ -9,7 +9,8 @@
  * (value, namespace, items) as features.featurize builds them. A value of None means "each
  * distinct item counts 1/sqrt(number of distinct items)": the group is deduplicated here, in
  * first-seen order. Sums are kept in double precision in that order, so a request gets the same
- * logits in every process.
+ * logits in every process. Scorer.predict(...) -> (index, probability) takes the same arguments and
+ * returns the top class (the first on ties) and its softmax probability.
  *
  * Why: in a busy server the Python dict lookups per item cost several cache misses each (the
  * dict entry, the stored key string it compares against, the row's int object), and building a
@@ -340,38 +341,46 @@ static int add_group(Scorer *self, double *acc, PyObject *group) {
     return status;
 }
 
-static PyObject *Scorer_logits(Scorer *self, PyObject *args) {
+/* The class scores of `args` = (features, intercept_row, offset) into acc; -1 with an exception. */
+static int score_into(Scorer *self, PyObject *args, const char *format, double *acc) {
     PyObject *features, *offset_obj;
     Py_ssize_t intercept_row;
-    if (!PyArg_ParseTuple(args, "O!nO:logits", &PyList_Type, &features, &intercept_row, &offset_obj)) {
-        return NULL;
+    if (!PyArg_ParseTuple(args, format, &PyList_Type, &features, &intercept_row, &offset_obj)) {
+        return -1;
     }
     if (intercept_row >= self->rows) {
         PyErr_Format(PyExc_ValueError, "intercept row %zd outside the table's %zd rows", intercept_row, self->rows);
-        return NULL;
+        return -1;
     }
-    double acc[MAX_CLASSES] = {0.0};
     if (intercept_row >= 0) {
         add_row(acc, (const float *)self->table.buf + intercept_row * self->classes, self->classes, 1.0);
     }
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(features); i++) {
         if (add_group(self, acc, PyList_GET_ITEM(features, i)) < 0) {
-            return NULL;
+            return -1;
         }
     }
     if (offset_obj != Py_None) {
         Py_buffer offset;
         if (read_float32(offset_obj, &offset, 1) < 0) {
-            return NULL;
+            return -1;
         }
         if (offset.shape[0] != self->classes) {
             PyErr_Format(PyExc_ValueError, "offset has %zd values, the table %zd classes", offset.shape[0],
                          self->classes);
             PyBuffer_Release(&offset);
-            return NULL;
+            return -1;
         }
         add_row(acc, (const float *)offset.buf, self->classes, 1.0);
         PyBuffer_Release(&offset);
+    }
+    return 0;
+}
+
+static PyObject *Scorer_logits(Scorer *self, PyObject *args) {
+    double acc[MAX_CLASSES] = {0.0};
+    if (score_into(self, args, "O!nO:logits", acc) < 0) {
+        return NULL;
     }
     PyObject *result = PyList_New(self->classes);
     if (result == NULL) {
@@ -386,6 +395,25 @@ static PyObject *Scorer_logits(Scorer *self, PyObject *args) {
         PyList_SET_ITEM(result, j, number);
     }
     return result;
+}
+
+/* (index of the largest logit, its softmax probability): the first index on ties, as list.index. */
+static PyObject *Scorer_predict(Scorer *self, PyObject *args) {
+    double acc[MAX_CLASSES] = {0.0};
+    if (score_into(self, args, "O!nO:predict", acc) < 0) {
+        return NULL;
+    }
+    Py_ssize_t best = 0;
+    for (Py_ssize_t j = 1; j < self->classes; j++) {
+        if (acc[j] > acc[best]) {
+            best = j;
+        }
+    }
+    double total = 0.0;
+    for (Py_ssize_t j = 0; j < self->classes; j++) {
+        total += exp(acc[j] - acc[best]);
+    }
+    return Py_BuildValue("(nd)", best, 1.0 / total);
 }
 
 /* ascii_tokens(text, table) -> list[str] | None: for an ASCII `text`, the words of
@@ -459,6 +487,8 @@ static PyMethodDef module_methods[] = {
 static PyMethodDef Scorer_methods[] = {
     {"logits", (PyCFunction)Scorer_logits, METH_VARARGS,
      "logits(features, intercept_row, offset) -> list[float]: class scores of grouped features."},
+    {"predict", (PyCFunction)Scorer_predict, METH_VARARGS,
+     "predict(features, intercept_row, offset) -> (index, probability): the top class and its softmax."},
     {NULL, NULL, 0, NULL},
 };
 

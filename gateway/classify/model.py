@@ -86,6 +86,9 @@ class LinearModel:
 
     def predict(self, features: Features, offset: np.ndarray | None = None) -> tuple[str, float]:
         """The most probable class and its probability (see logits for `offset`)."""
+        if self.compiled is not None:  # the same arithmetic as below, in C
+            index, probability = self.compiled.predict(features, len(self.index), offset)
+            return self.classes[index], probability
         logits = self.logits(features, offset)
         top = max(logits)
         return self.classes[logits.index(top)], 1.0 / sum(math.exp(x - top) for x in logits)
