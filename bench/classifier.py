@@ -1,6 +1,8 @@
 """Classifier benchmark: held-out accuracy, route agreement, shortcut-breaking accuracy and latency.
 
-Run: `python bench/classifier.py [--dev-set PATH] [--unseen PATH]` from the repository root.
+Run: `python bench/classifier.py [--dev-set PATH] [--unseen PATH] [--no-compiled]` from the repository root.
+With --no-compiled the C module (gateway/classify/_score.c) is not loaded: the numpy path's figures,
+as on a machine where the package was installed without a C compiler.
 
 Route agreement is measured on the route the gateway would really take: a prediction below the
 policy's `confidence_threshold` goes to its `uncertain` route, whatever the predicted category.
@@ -23,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if "--no-compiled" in sys.argv:  # before gateway is imported: as if the C module had never been built
+    sys.modules["gateway.classify._score"] = None  # type: ignore[assignment]
 
 from gateway.catalogue import load_catalogue  # noqa: E402
 from gateway.classify import CATEGORIES, Classification, classify  # noqa: E402
@@ -194,6 +198,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dev-set")
     parser.add_argument("--unseen", type=Path, default=UNSEEN_PATH, help="hand-written evaluation set (YAML)")
+    parser.add_argument("--no-compiled", action="store_true", help="use the numpy path, not the C scorer")
     args = parser.parse_args()
     items = load_dev(dev_path(args.dev_set))
     routing = load_routes()
@@ -204,6 +209,9 @@ def main() -> None:
         f"untrained (held-out + eval-only licences) {len(untrained)}"
     )
     print(f"routes from {routing.source}; confidence threshold {routing.threshold}, uncertain -> {routing.uncertain}")
+    from gateway.classify.model import load_model
+
+    print("scorer: " + ("C (gateway/classify/_score.c)" if load_model().compiled is not None else "numpy path"))
     evaluate("held-out split (30%, all licences)", [(it.request, it.category) for it in held], routing, detail=True)
     evaluate(
         "all untrained items (held-out + eval-only licences)",
