@@ -80,6 +80,8 @@ def test_repeated_items_count_once_and_groups_are_normalised() -> None:
     raw = [(None, "w:", [known, other, known, known, "never-seen-token"])]
     assert normalised(raw)[0][0] == pytest.approx(1 / 3 ** 0.5)  # three distinct items
     assert np.allclose(model.logits(raw), model.numpy_logits(raw), atol=1e-5)
+    huge = [(None, "w:", [f"never-seen-{i}" for i in range(5000)] + [known, other] * 3)]  # past the stack set
+    assert np.allclose(model.logits(huge), model.numpy_logits(huge), atol=1e-5)
     weighted = [(0.5, "w:", [known]), (None, "unknown-namespace:", ["x"])]
     assert np.allclose(model.logits(weighted), model.numpy_logits(weighted), atol=1e-5)
 
@@ -111,6 +113,8 @@ def test_the_c_tokenizer_splits_ascii_text_exactly_like_the_python_path() -> Non
         lowered = text.lower().encode("utf-8", "surrogatepass")
         assert features._tokens(text) == lowered.translate(features._TABLE).decode().split()
         assert signals._word_set(text) == set(lowered.translate(signals._WORD_TABLE).decode().split())
+    long_text = "".join(rng.choice(string.printable) for _ in range(20_000))  # past the stack buffer
+    assert features._tokens(long_text) == long_text.lower().encode().translate(features._TABLE).decode().split()
     assert features.ascii_tokens("Ünïcode", features._TOKEN_MAP) is None  # the caller's Python path
     with pytest.raises(ValueError, match="128"):
         features.ascii_tokens("text", b"short")
