@@ -164,7 +164,8 @@ async def test_queue_bound_rejects_with_retry_after(tiny_model_dir: Path) -> Non
         long = SamplingParams(max_tokens=900, ignore_eos=True)
         running = await engine.submit(GenerationRequest("a", user("first"), long))
         await anext(running)  # "a" holds the only slot
-        queued = await engine.submit(GenerationRequest("b", user("second"), SamplingParams(max_tokens=3)))
+        # ignore_eos: the tiny random model samples its end token now and then, which would end "b" early.
+        queued = await engine.submit(GenerationRequest("b", user("second"), SamplingParams(max_tokens=3, ignore_eos=True)))
         with pytest.raises(Overloaded) as rejected:
             await engine.submit(GenerationRequest("c", user("third"), SamplingParams(max_tokens=3)))
         assert rejected.value.status_code == 503 and rejected.value.headers["Retry-After"].isdigit()
