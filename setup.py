@@ -1,9 +1,13 @@
-"""The classifier's optional C scoring loop; everything else about the package is in pyproject.toml.
+"""The classifier's optional C modules; everything else about the package is in pyproject.toml.
 
 `optional=True`: where no C compiler is available the install still succeeds and the classifier
-uses its numpy path (gateway/classify/model.py), which gives the same categories.
+uses its Python paths (the numpy scorer in gateway/classify/model.py, the text scan in
+gateway/classify/textscan.py), which give the same categories.
 """
 
 from setuptools import Extension, setup
 
-setup(ext_modules=[Extension("gateway.classify._score", ["gateway/classify/_score.c"], optional=True)])
+setup(ext_modules=[
+    Extension("gateway.classify._score", ["gateway/classify/_score.c"], optional=True),
+    Extension("gateway.classify._scan", ["gateway/classify/_scan.c"], optional=True),
+])

@@ -123,10 +123,13 @@ def test_the_c_tokenizer_splits_ascii_text_exactly_like_the_python_path() -> Non
 _WITHOUT_C = """
 import sys
 sys.modules["gateway.classify._score"] = None  # as if the package had been installed without a C compiler
+sys.modules["gateway.classify._scan"] = None
 import json
 from gateway.classify import classify
 from gateway.classify.model import load_model
+from gateway.classify.signals import _SCANNER
 assert load_model().compiled is None
+assert not _SCANNER.compiled
 for line in sys.stdin:
     result = classify(json.loads(line))
     print(result.category, result.confidence)
