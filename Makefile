@@ -11,12 +11,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.run-installed: pyproject.toml setup.py gateway/classify/_score.c gateway/classify/_scan.c | $(BIN)/python
+$(VENV)/.run-installed: pyproject.toml setup.py $(wildcard gateway/classify/*.c) | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
 # torch is pinned to the CPU build this machine kind carries (a plain `torch` would pull CUDA wheels).
-$(VENV)/.test-installed: pyproject.toml setup.py gateway/classify/_score.c gateway/classify/_scan.c | $(BIN)/python
+$(VENV)/.test-installed: pyproject.toml setup.py $(wildcard gateway/classify/*.c) | $(BIN)/python
 	$(BIN)/pip install --quiet "torch==2.13.0"
 	$(BIN)/pip install --quiet -e ".[postgres,redis,worker,dev]"
 	touch $@

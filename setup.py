@@ -8,6 +8,7 @@ gateway/classify/textscan.py), which give the same categories.
 from setuptools import Extension, setup
 
 setup(ext_modules=[
-    Extension("gateway.classify._score", ["gateway/classify/_score.c"], optional=True),
+    Extension("gateway.classify._score", ["gateway/classify/_score.c"], optional=True,
+              depends=["gateway/classify/_score_request.c"]),
     Extension("gateway.classify._scan", ["gateway/classify/_scan.c"], optional=True),
 ])

@@ -156,3 +156,70 @@ def test_without_the_compiled_module_the_python_path_classifies_the_same() -> No
         ours = classify(body)
         assert ours.category == category
         assert abs(ours.confidence - float(confidence)) <= 2e-4  # both rounded to 4 places
+
+
+def request_and_list_paths(body: dict) -> tuple[tuple[str, float], tuple[str, float]]:
+    model = load_model()
+    view = view_request(body)
+    tokens = window_tokens(view.task)
+    signals = compute_signals(view, tokens)
+    offset = system_scores(view.system[:SIDE_CHARS])
+    return model.predict_request(view, signals, tokens, offset), model.predict(featurize(view, signals, tokens,
+                                                                                        with_system=False), offset)
+
+
+def chat(text: str, *, history: bool = False, tools: bool = False) -> dict:
+    messages = [{"role": "system", "content": "You are a helpful assistant."}]
+    if history:
+        messages += [{"role": "user", "content": "an earlier question about invoices"},
+                     {"role": "assistant", "content": "an earlier answer"}]
+    body: dict = {"messages": [*messages, {"role": "user", "content": text}]}
+    if tools:
+        body["tools"] = [{"type": "function", "function": {"name": "lookup_order", "description": "Find an order"}}]
+    return body
+
+
+@pytest.mark.parametrize("text", TEXTS + ["Thanks! Different question: write a SQL query. Then explain it: slowly."])
+@pytest.mark.parametrize("history", [False, True])
+@pytest.mark.parametrize("tools", [False, True])
+def test_the_request_scorer_gives_the_same_doubles_as_featurize(text: str, history: bool, tools: bool) -> None:
+    from_tokens, from_lists = request_and_list_paths(chat(text, history=history, tools=tools))
+    assert from_tokens == from_lists  # the same groups, summed in the same order
+
+
+@pytest.mark.skipif(not dev_path().exists(), reason="dev set not available")
+def test_the_request_scorer_gives_the_same_doubles_on_every_dev_prompt() -> None:
+    for item in load_dev(dev_path()):
+        from_tokens, from_lists = request_and_list_paths(item.request)
+        assert from_tokens == from_lists, item.request
+
+
+def test_the_request_scorer_stems_what_the_memo_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway.classify import features
+
+    body = chat("Summarise the translations of these recordings, then catalogue the colours they mention.")
+    features.STEM_MEMO.clear()
+    assert request_and_list_paths(body)[0] == request_and_list_paths(body)[1]
+    for token in ("translations", "catalogue", "colours"):
+        assert features.STEM_MEMO[token] == features.stem_words([token])[0]
+    # A full memo is cleared before the new stems go in, dropping some read earlier in the same call.
+    monkeypatch.setattr(features, "_STEM_CACHE_MAX", 8)
+    features.STEM_MEMO.clear()
+    from_tokens, from_lists = request_and_list_paths(body)
+    assert from_tokens == from_lists
+
+
+def test_the_request_scorer_refuses_bad_input() -> None:
+    scorer = load_model().compiled
+    rows = len(load_model().index)
+    args = [["a"], ["a"], [], [], None, (), False, False, {}, lambda tokens: None, rows, None]
+    with pytest.raises(RuntimeError, match="stem"):  # a callback that stores nothing
+        scorer.predict_request(*args)
+    with pytest.raises(TypeError):
+        scorer.predict_request([1], [1], [], [], None, (), False, False, {1: 1}, print, rows, None)
+    with pytest.raises(TypeError):
+        scorer.predict_request(["a"], ["a"], [], [], "not a list", (), False, False, {"a": "a"}, print, rows, None)
+    with pytest.raises(ValueError, match="intercept"):
+        scorer.predict_request(["a"], ["a"], [], [], None, (), False, False, {"a": "a"}, print, rows + 9, None)
+    with pytest.raises(ValueError, match="64"):
+        scorer.predict_request(["a"], ["a"], ["a"] * 65, [], None, (), False, False, {"a": "a"}, print, rows, None)

@@ -39,6 +39,12 @@ static uint64_t mix64(uint64_t x) { /* splitmix64's finaliser */
     return x;
 }
 
+/* The key of a bigram (first, second) in namespace `ns`, from its two str hashes. */
+static uint64_t pair_key(Py_hash_t first, Py_hash_t second, Py_ssize_t ns) {
+    uint64_t k = mix64(mix64((uint64_t)first + 0x9e3779b97f4a7c15ULL * (uint64_t)(ns + 1)) ^ ((uint64_t)second * 0xd6e8feb86659fd93ULL));
+    return k ? k : 1;
+}
+
 /* The key of one item in namespace `ns`; 0 is reserved for empty slots. -1 with an exception on
  * an item that is neither a str nor a pair of str (or on a hash failure). */
 static int item_key(PyObject *item, Py_ssize_t ns, uint64_t *key) {
@@ -56,7 +62,7 @@ static int item_key(PyObject *item, Py_ssize_t ns, uint64_t *key) {
         if ((first == -1 || second == -1) && PyErr_Occurred()) {
             return -1;
         }
-        k = mix64(mix64((uint64_t)first + 0x9e3779b97f4a7c15ULL * (uint64_t)(ns + 1)) ^ ((uint64_t)second * 0xd6e8feb86659fd93ULL));
+        k = pair_key(first, second, ns);
     } else {
         PyErr_SetString(PyExc_TypeError, "feature items must be str or a (str, str) bigram");
         return -1;
@@ -341,6 +347,25 @@ static int add_group(Scorer *self, double *acc, PyObject *group) {
     return status;
 }
 
+/* Adds `offset_obj` (None, or float32 scores of other groups, one per class) to acc. */
+static int add_offset(Scorer *self, double *acc, PyObject *offset_obj) {
+    if (offset_obj != Py_None) {
+        Py_buffer offset;
+        if (read_float32(offset_obj, &offset, 1) < 0) {
+            return -1;
+        }
+        if (offset.shape[0] != self->classes) {
+            PyErr_Format(PyExc_ValueError, "offset has %zd values, the table %zd classes", offset.shape[0],
+                         self->classes);
+            PyBuffer_Release(&offset);
+            return -1;
+        }
+        add_row(acc, (const float *)offset.buf, self->classes, 1.0);
+        PyBuffer_Release(&offset);
+    }
+    return 0;
+}
+
 /* The class scores of `args` = (features, intercept_row, offset) into acc; -1 with an exception. */
 static int score_into(Scorer *self, PyObject *args, const char *format, double *acc) {
     PyObject *features, *offset_obj;
@@ -360,21 +385,7 @@ static int score_into(Scorer *self, PyObject *args, const char *format, double *
             return -1;
         }
     }
-    if (offset_obj != Py_None) {
-        Py_buffer offset;
-        if (read_float32(offset_obj, &offset, 1) < 0) {
-            return -1;
-        }
-        if (offset.shape[0] != self->classes) {
-            PyErr_Format(PyExc_ValueError, "offset has %zd values, the table %zd classes", offset.shape[0],
-                         self->classes);
-            PyBuffer_Release(&offset);
-            return -1;
-        }
-        add_row(acc, (const float *)offset.buf, self->classes, 1.0);
-        PyBuffer_Release(&offset);
-    }
-    return 0;
+    return add_offset(self, acc, offset_obj);
 }
 
 static PyObject *Scorer_logits(Scorer *self, PyObject *args) {
@@ -398,11 +409,7 @@ static PyObject *Scorer_logits(Scorer *self, PyObject *args) {
 }
 
 /* (index of the largest logit, its softmax probability): the first index on ties, as list.index. */
-static PyObject *Scorer_predict(Scorer *self, PyObject *args) {
-    double acc[MAX_CLASSES] = {0.0};
-    if (score_into(self, args, "O!nO:predict", acc) < 0) {
-        return NULL;
-    }
+static PyObject *top_class(Scorer *self, const double *acc) {
     Py_ssize_t best = 0;
     for (Py_ssize_t j = 1; j < self->classes; j++) {
         if (acc[j] > acc[best]) {
@@ -415,6 +422,17 @@ static PyObject *Scorer_predict(Scorer *self, PyObject *args) {
     }
     return Py_BuildValue("(nd)", best, 1.0 / total);
 }
+
+static PyObject *Scorer_predict(Scorer *self, PyObject *args) {
+    double acc[MAX_CLASSES] = {0.0};
+    if (score_into(self, args, "O!nO:predict", acc) < 0) {
+        return NULL;
+    }
+    return top_class(self, acc);
+}
+
+#define SIGNAL_VALUE 0.5 /* features.SIGNAL_VALUE */
+#include "_score_request.c"
 
 /* ascii_tokens(text, table) -> list[str] | None: for an ASCII `text`, the words of
  * text.translate(table).split() where `table` is 128 bytes mapping each ASCII byte to another;
@@ -489,6 +507,9 @@ static PyMethodDef Scorer_methods[] = {
      "logits(features, intercept_row, offset) -> list[float]: class scores of grouped features."},
     {"predict", (PyCFunction)Scorer_predict, METH_VARARGS,
      "predict(features, intercept_row, offset) -> (index, probability): the top class and its softmax."},
+    {"predict_request", (PyCFunction)Scorer_predict_request, METH_VARARGS,
+     "predict_request(head, tail, first_clause, last_clause, previous, signals, multi_turn, tools, stem_memo, "
+     "fill, intercept_row, offset) -> (index, probability): predict(featurize(...)) without the lists."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -509,7 +530,7 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__score(void) {
-    if (PyType_Ready(&ScorerType) < 0) {
+    if (init_request_names() < 0 || PyType_Ready(&ScorerType) < 0) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&module);

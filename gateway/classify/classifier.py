@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from gateway.classify.features import SIDE_CHARS, featurize, system_features, window_tokens
+from gateway.classify.features import SIDE_CHARS, system_features, window_tokens
 from gateway.classify.model import load_model
 from gateway.classify.signals import compute_signals
 from gateway.classify.types import CATEGORIES, DEFAULT_CATEGORY, Classification
@@ -35,6 +35,5 @@ def classify(request: Mapping[str, Any]) -> Classification:
     signals = compute_signals(view, tokens)
     if view.n_messages == 0 or not (view.task.strip() or view.has_tools):
         return Classification(DEFAULT_CATEGORY, _UNINFORMED, signals)
-    features = featurize(view, signals, tokens, with_system=False)
-    category, probability = load_model().predict(features, system_scores(view.system[:SIDE_CHARS]))
+    category, probability = load_model().predict_request(view, signals, tokens, system_scores(view.system[:SIDE_CHARS]))
     return Classification(category, round(probability, 4), signals)

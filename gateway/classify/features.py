@@ -79,6 +79,7 @@ def _american(match: re.Match[str]) -> str:
 # cache is bounded (cleared when full) and only ever maps a token to the same stem.
 _STEM_CACHE: dict[str, str] = {}
 _STEM_CACHE_MAX = 100_000
+STEM_MEMO = _STEM_CACHE  # read directly by the compiled scorer; only ever holds token -> stem
 
 
 def stem_words(words: list[str]) -> list[str]:
@@ -213,6 +214,20 @@ def normalised(features: Features) -> list[tuple[float, str, Collection[Item]]]:
 
 def _bigrams(tokens: list[str]) -> list[Item]:
     return list(zip(tokens, tokens[1:], strict=False))
+
+
+def serving_parts(view: RequestView, tokens: tuple[list[str], list[str]]) -> tuple[
+        list[str], list[str], list[str], list[str], list[str] | None]:
+    """The token lists featurize reads (head, tail, first and last clause, previous turn or None): the
+    compiled scorer builds the groups from these itself (model.LinearModel.predict_request)."""
+    first_clause, last_clause = first_and_last_clause(view.task)
+    previous = _tokens(view.previous_user[:SIDE_CHARS]) if view.previous_user else None
+    return tokens[0], tokens[1], first_clause, last_clause, previous
+
+
+def fill_stems(tokens: list[str]) -> None:
+    """Stem `tokens` into the memo STEM_MEMO (the compiled scorer's callback for the ones it lacks)."""
+    _stems(tokens)
 
 
 def feature_names(features: Features) -> list[tuple[float, str]]:

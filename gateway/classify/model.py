@@ -11,8 +11,17 @@ from typing import Any
 
 import numpy as np
 
-from gateway.classify.features import Features, item_key, normalised
+from gateway.classify.features import (
+    STEM_MEMO,
+    Features,
+    featurize,
+    fill_stems,
+    item_key,
+    normalised,
+    serving_parts,
+)
 from gateway.classify.types import CATEGORIES
+from gateway.classify.view import RequestView
 
 try:  # the C scoring loop built from _score.c (setup.py); without it the numpy path gives the same logits
     from gateway.classify._score import Scorer
@@ -92,6 +101,18 @@ class LinearModel:
         logits = self.logits(features, offset)
         top = max(logits)
         return self.classes[logits.index(top)], 1.0 / sum(math.exp(x - top) for x in logits)
+
+    def predict_request(self, view: RequestView, signals: tuple[str, ...], tokens: tuple[list[str], list[str]],
+                        offset: np.ndarray | None = None) -> tuple[str, float]:
+        """predict(featurize(view, signals, tokens, with_system=False), offset), the same doubles: with
+        the C scorer, which builds the groups itself from the token lists; else through the lists."""
+        if self.compiled is None:
+            return self.predict(featurize(view, signals, tokens, with_system=False), offset)
+        head, tail, first_clause, last_clause, previous = serving_parts(view, tokens)
+        index, probability = self.compiled.predict_request(
+            head, tail, first_clause, last_clause, previous, signals, view.n_user_turns >= 2, view.has_tools,
+            STEM_MEMO, fill_stems, len(self.index), offset)
+        return self.classes[index], probability
 
 
 def pack(names: list[str], coef: np.ndarray, intercept: np.ndarray, classes: list[str], temperature: float) -> dict:
