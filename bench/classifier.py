@@ -1,7 +1,7 @@
 """Classifier benchmark: held-out accuracy, route agreement, shortcut-breaking accuracy and latency.
 
 Run: `python bench/classifier.py [--dev-set PATH] [--unseen PATH] [--no-compiled]` from the repository root.
-With --no-compiled the C module (gateway/classify/_score.c) is not loaded: the numpy path's figures,
+With --no-compiled the C modules (gateway/classify/_score.c, _scan.c) are not loaded: the Python paths' figures,
 as on a machine where the package was installed without a C compiler.
 
 Route agreement is measured on the route the gateway would really take: a prediction below the
@@ -27,6 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 if "--no-compiled" in sys.argv:  # before gateway is imported: as if the C module had never been built
     sys.modules["gateway.classify._score"] = None  # type: ignore[assignment]
+    sys.modules["gateway.classify._scan"] = None  # type: ignore[assignment]
 
 from gateway.catalogue import load_catalogue  # noqa: E402
 from gateway.classify import CATEGORIES, Classification, classify  # noqa: E402
@@ -35,6 +36,7 @@ from gateway.classify.corpus import openers_from  # noqa: E402
 from gateway.classify.corpus.agents import EVAL_TOOLS, attach_tools, prepend_turns  # noqa: E402
 from gateway.classify.dataset import DevItem, dev_path, held_out, load_dev, trainable  # noqa: E402
 from gateway.classify.features import _STEM_CACHE  # noqa: E402
+from gateway.classify.signals import _SCANNER  # noqa: E402
 from gateway.policy import load_policy  # noqa: E402
 
 POLICIES_DIR = Path(__file__).resolve().parents[1] / "policies"
@@ -198,7 +200,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dev-set")
     parser.add_argument("--unseen", type=Path, default=UNSEEN_PATH, help="hand-written evaluation set (YAML)")
-    parser.add_argument("--no-compiled", action="store_true", help="use the numpy path, not the C scorer")
+    parser.add_argument("--no-compiled", action="store_true", help="use the Python paths, not the C modules")
     args = parser.parse_args()
     items = load_dev(dev_path(args.dev_set))
     routing = load_routes()
@@ -211,7 +213,8 @@ def main() -> None:
     print(f"routes from {routing.source}; confidence threshold {routing.threshold}, uncertain -> {routing.uncertain}")
     from gateway.classify.model import load_model
 
-    print("scorer: " + ("C (gateway/classify/_score.c)" if load_model().compiled is not None else "numpy path"))
+    print("scorer: " + ("C (gateway/classify/_score.c)" if load_model().compiled is not None else "numpy path")
+          + ", signal scan: " + ("C (gateway/classify/_scan.c)" if _SCANNER.compiled else "Python path"))
     evaluate("held-out split (30%, all licences)", [(it.request, it.category) for it in held], routing, detail=True)
     evaluate(
         "all untrained items (held-out + eval-only licences)",

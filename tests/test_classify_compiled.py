@@ -219,6 +219,8 @@ def test_the_request_scorer_refuses_bad_input() -> None:
         scorer.predict_request([1], [1], [], [], None, (), False, False, {1: 1}, print, rows, None)
     with pytest.raises(TypeError):
         scorer.predict_request(["a"], ["a"], [], [], "not a list", (), False, False, {"a": "a"}, print, rows, None)
+    with pytest.raises(TypeError, match="memo"):
+        scorer.predict_request(["a"], ["a"], [], [], None, (), False, False, {"a": 1}, print, rows, None)
     with pytest.raises(ValueError, match="intercept"):
         scorer.predict_request(["a"], ["a"], [], [], None, (), False, False, {"a": "a"}, print, rows + 9, None)
     with pytest.raises(ValueError, match="64"):

@@ -269,10 +269,11 @@ static int contains(const char *text, Py_ssize_t n, const Needle *needle, const 
     return memmem(text, n, needle->bytes, needle->length) != NULL;
 }
 
-/* Flags of one token (0 for none); -1 with an exception. */
+/* Flags of one token (0 for none); -1 with an exception. Only exact str: a subclass's __hash__
+ * could run Python code that changes the token lists under this loop. */
 static int token_flags(Scanner *self, PyObject *token, uint64_t *flags) {
     *flags = 0;
-    if (!PyUnicode_Check(token)) {
+    if (!PyUnicode_CheckExact(token)) {
         PyErr_SetString(PyExc_TypeError, "tokens must be str");
         return -1;
     }

@@ -107,13 +107,23 @@ static void group_end(Group *g, double *acc, double value) {
 }
 
 /* Stems of `tokens` into `stems` (borrowed from the memo dict); misses are handed to `fill`, which
- * stores them. A full memo is cleared before new stems go in, which may drop stems read before the
+ * stores them (and must leave the token lists alone: `tokens` are borrowed from them). A full memo is cleared before new stems go in, which may drop stems read before the
  * call: the second read then stems those, into a memo with room. -1 with an exception. */
 static int read_stems(PyObject *memo, PyObject *fill, PyObject **tokens, Py_ssize_t n, PyObject **stems) {
     for (int attempt = 0; attempt < 3; attempt++) {
         PyObject *missing = NULL;
         for (Py_ssize_t i = 0; i < n; i++) {
+            if (!PyUnicode_CheckExact(tokens[i])) { /* nor a subclass, whose __eq__ could change the lists */
+                PyErr_SetString(PyExc_TypeError, "tokens must be str");
+                Py_XDECREF(missing);
+                return -1;
+            }
             stems[i] = PyDict_GetItemWithError(memo, tokens[i]);
+            if (stems[i] != NULL && !PyUnicode_CheckExact(stems[i])) {
+                PyErr_SetString(PyExc_TypeError, "the stem memo must map str to str");
+                Py_XDECREF(missing);
+                return -1;
+            }
             if (stems[i] == NULL) {
                 if (PyErr_Occurred() || (missing == NULL && (missing = PyList_New(0)) == NULL) ||
                     PyList_Append(missing, tokens[i]) < 0) {
