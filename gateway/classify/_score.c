@@ -283,6 +283,72 @@ static int seen_add(SeenSet *seen, uint64_t key) {
     }
 }
 
+/* One group of features being summed: keys deduplicated (when normalised) in first-seen order,
+ * rows summed in item order, the sum added to the scores once at the end. */
+typedef struct {
+    Scorer *scorer;
+    Py_ssize_t ns; /* -1: a namespace the model has no features in (the group adds nothing) */
+    int deduplicate;
+    SeenSet seen;
+    double sums[MAX_CLASSES];
+    Py_ssize_t distinct;
+} Group;
+
+/* -1 with an exception; otherwise g->ns says whether the namespace is known. */
+static int group_begin(Group *g, Scorer *self, PyObject *ns_name, int deduplicate, Py_ssize_t capacity) {
+    g->scorer = self;
+    g->deduplicate = deduplicate;
+    g->distinct = 0;
+    memset(g->sums, 0, sizeof(g->sums));
+    g->ns = namespace_index(self, ns_name);
+    if (g->ns == -2) {
+        return -1;
+    }
+    if (g->ns >= 0 && deduplicate && seen_init(&g->seen, capacity) < 0) {
+        g->ns = -1;
+        return -1;
+    }
+    return 0;
+}
+
+static void group_add_key(Group *g, uint64_t key) {
+    if (g->deduplicate) {
+        if (!seen_add(&g->seen, key)) {
+            return;
+        }
+        g->distinct++;
+    }
+    int64_t row = find_row(g->scorer, key);
+    if (row >= 0) {
+        add_row(g->sums, (const float *)g->scorer->table.buf + row * g->scorer->classes, g->scorer->classes, 1.0);
+    }
+}
+
+static int group_add_all(Group *g, PyObject **items, Py_ssize_t n) {
+    for (Py_ssize_t i = 0; g->ns >= 0 && i < n; i++) {
+        uint64_t key;
+        if (item_key(items[i], g->ns, &key) < 0) {
+            return -1;
+        }
+        group_add_key(g, key);
+    }
+    return 0;
+}
+
+/* Adds the group's rows to acc (a normalised group at 1/sqrt(distinct keys), else at `value`) and frees it. */
+static void group_end(Group *g, double *acc, double value) {
+    if (g->ns < 0) {
+        return;
+    }
+    if (g->deduplicate) {
+        seen_free(&g->seen);
+        value = g->distinct ? 1.0 / sqrt((double)g->distinct) : 0.0;
+    }
+    for (Py_ssize_t j = 0; j < g->scorer->classes; j++) {
+        acc[j] += value * g->sums[j];
+    }
+}
+
 /* Adds one group's rows to `acc`; -1 with an exception set on bad input. */
 static int add_group(Scorer *self, double *acc, PyObject *group) {
     if (!PyTuple_Check(group) || PyTuple_GET_SIZE(group) != 3) {
@@ -296,54 +362,20 @@ static int add_group(Scorer *self, double *acc, PyObject *group) {
         return -1;
     }
     Py_ssize_t ns = namespace_index(self, PyTuple_GET_ITEM(group, 1));
-    if (ns == -2) {
-        return -1;
-    }
-    if (ns == -1) { /* a namespace the model has no features in adds nothing */
-        return 0;
+    if (ns < 0) { /* -2: error; -1: a namespace the model has no features in adds nothing */
+        return ns == -2 ? -1 : 0;
     }
     PyObject *items = PySequence_Fast(PyTuple_GET_ITEM(group, 2), "feature items must be a sequence or collection");
     if (items == NULL) {
         return -1;
     }
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(items);
-    PyObject **item = PySequence_Fast_ITEMS(items);
-    const float *weights = (const float *)self->table.buf;
-    double sums[MAX_CLASSES] = {0.0};
-    Py_ssize_t distinct = 0;
-    SeenSet seen;
-    int status = 0;
-    if (deduplicate && seen_init(&seen, n) < 0) {
-        Py_DECREF(items);
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        uint64_t key;
-        if (item_key(item[i], ns, &key) < 0) {
-            status = -1;
-            break;
-        }
-        if (deduplicate) {
-            if (!seen_add(&seen, key)) {
-                continue;
-            }
-            distinct++;
-        }
-        int64_t row = find_row(self, key);
-        if (row >= 0) {
-            add_row(sums, weights + row * self->classes, self->classes, 1.0);
-        }
-    }
-    if (deduplicate) {
-        seen_free(&seen);
-        value = distinct ? 1.0 / sqrt((double)distinct) : 0.0;
+    Group g;
+    int status = group_begin(&g, self, PyTuple_GET_ITEM(group, 1), deduplicate, PySequence_Fast_GET_SIZE(items));
+    if (status == 0) {
+        status = group_add_all(&g, PySequence_Fast_ITEMS(items), PySequence_Fast_GET_SIZE(items));
+        group_end(&g, acc, value); /* frees the group; after an error the caller throws the scores away */
     }
     Py_DECREF(items);
-    if (status == 0) {
-        for (Py_ssize_t j = 0; j < self->classes; j++) {
-            acc[j] += value * sums[j];
-        }
-    }
     return status;
 }
 

@@ -13,57 +13,6 @@
 #define LEAD_TOKENS 24
 #define MAX_STEMMED (2 * INSTRUCTION_TOKENS + 2 * 64)
 
-/* One group of features being summed: keys deduplicated (when normalised) in first-seen order. */
-typedef struct {
-    Scorer *scorer;
-    Py_ssize_t ns; /* -1: a namespace the model has no features in */
-    int deduplicate;
-    SeenSet seen;
-    double sums[MAX_CLASSES];
-    Py_ssize_t distinct;
-} Group;
-
-static int group_begin(Group *g, Scorer *self, PyObject *ns_name, int deduplicate, Py_ssize_t capacity) {
-    g->scorer = self;
-    g->deduplicate = deduplicate;
-    g->distinct = 0;
-    memset(g->sums, 0, sizeof(g->sums));
-    g->ns = namespace_index(self, ns_name);
-    if (g->ns == -2) {
-        return -1;
-    }
-    if (g->ns >= 0 && deduplicate && seen_init(&g->seen, capacity) < 0) {
-        g->ns = -1;
-        return -1;
-    }
-    return 0;
-}
-
-static void group_add_key(Group *g, uint64_t key) {
-    if (g->deduplicate) {
-        if (!seen_add(&g->seen, key)) {
-            return;
-        }
-        g->distinct++;
-    }
-    int64_t row = find_row(g->scorer, key);
-    if (row >= 0) {
-        add_row(g->sums, (const float *)g->scorer->table.buf + row * g->scorer->classes, g->scorer->classes, 1.0);
-    }
-}
-
-static int group_add(Group *g, PyObject *item) {
-    uint64_t key;
-    if (g->ns < 0) {
-        return 0;
-    }
-    if (item_key(item, g->ns, &key) < 0) {
-        return -1;
-    }
-    group_add_key(g, key);
-    return 0;
-}
-
 /* The bigrams (items[i], items[i + 1]) of n stems, keyed as item_key keys a (str, str) pair. */
 static int group_add_pairs(Group *g, PyObject **items, Py_ssize_t n) {
     if (g->ns < 0) {
@@ -81,29 +30,6 @@ static int group_add_pairs(Group *g, PyObject **items, Py_ssize_t n) {
         group_add_key(g, pair_key(first, second, g->ns));
     }
     return 0;
-}
-
-static int group_add_all(Group *g, PyObject **items, Py_ssize_t n) {
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (group_add(g, items[i]) < 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* Adds the group's rows to acc (normalised groups at 1/sqrt(distinct keys)) and frees it. */
-static void group_end(Group *g, double *acc, double value) {
-    if (g->ns < 0) {
-        return;
-    }
-    if (g->deduplicate) {
-        seen_free(&g->seen);
-        value = g->distinct ? 1.0 / sqrt((double)g->distinct) : 0.0;
-    }
-    for (Py_ssize_t j = 0; j < g->scorer->classes; j++) {
-        acc[j] += value * g->sums[j];
-    }
 }
 
 /* Stems of `tokens` into `stems` (borrowed from the memo dict); misses are handed to `fill`, which
@@ -300,7 +226,7 @@ static PyObject *Scorer_predict_request(Scorer *self, PyObject *args) {
     }
     PyObject *bias = n_body ? bias_text : no_text;
     int status = group_add_all(&g, PySequence_Fast_ITEMS(signals), PyTuple_GET_SIZE(signals)) < 0 ||
-                 group_add(&g, bias) < 0 ? -1 : 0;
+                 group_add_all(&g, &bias, 1) < 0 ? -1 : 0;
     group_end(&g, acc, SIGNAL_VALUE);
     if (status < 0 || add_offset(self, acc, offset_obj) < 0) {
         goto done;

@@ -141,7 +141,6 @@ _INJECTION: tuple[tuple[str, str], ...] = (
     ("policies", "content polic"),
     ("uncensored", "uncensored"),
 )
-_INJECTION_WORDS = frozenset(word for word, _ in _INJECTION)
 _SOURCE_EXTENSIONS = (".py", ".js", ".ts", ".java", ".go", ".rb", ".php", ".cs", ".cpp", ".rs", ".kt", ".swift", ".sql")
 _EXTENSION_WORDS = frozenset(ext[1:] for ext in _SOURCE_EXTENSIONS)
 _FORMAT_WORDS = frozenset("json yaml xml csv toml jsonl ndjson".split())
