@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +21,7 @@ from gateway.context import GatewayContext
 from gateway.dispatch import Charge, DispatchLog
 from gateway.errors import ClientDisconnected, GatewayError, ModelNotFound, PayloadTooLarge
 from gateway.plan import RoutePlan
-from gateway.records import RequestRecord
+from gateway.records import RequestRecord, new_request_id
 from gateway.streaming import StreamJob, estimated_usage, relay
 from gateway.toolcalls import needs_validation
 from gateway.wire import parse_chat_request
@@ -56,9 +55,7 @@ async def chat_completions(request: Request) -> Response:
     """POST /v1/chat/completions: route, call upstream, validate, price, answer (streaming or not)."""
     ctx: GatewayContext = request.app.state.ctx
     started = time.perf_counter()
-    # Request ids need uniqueness, not secrecy: the process's Mersenne Twister (seeded from the OS)
-    # gives 96 random bits without a getrandom syscall per request.
-    request_id = f"req_{random.getrandbits(96):024x}"
+    request_id = new_request_id()
     caller = authenticate(request, ctx.settings.master_key, ctx.keys)
     raw = await read_body(request, ctx.settings.max_body_bytes)
     body = parse_chat_request(raw)
