@@ -120,6 +120,35 @@ def test_series_do_not_grow_with_keys_teams_or_requests(metrics: GatewayMetrics)
     assert statuses == {"200", "other"}
 
 
+def test_remembered_series_keep_counting_past_the_memo_bound(metrics: GatewayMetrics,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # The recorder resolves each kind of request's children once; when its memo is full it starts
+    # over, and nothing recorded before or after is lost or sent to another series.
+    monkeypatch.setattr("gateway.metrics.recorder.MAX_SERIES", 3)
+    recorder = MetricsRecorder(metrics)
+    kinds = [dict(status=s, stream=st) for s in (200, 429, 502) for st in (False, True)]
+    for _ in range(4):
+        for kind in kinds:
+            recorder.record(make_record(**kind, ttft_ms=100.0 if kind["stream"] else None))
+    for status in ("200", "429", "502"):
+        assert value(metrics, "gateway_requests_total", model="deepseek-v4-pro",
+                     deployment="deepseek-v4-pro@deepseek", category="P5", status=status) == 8
+    for stream in ("false", "true"):
+        assert value(metrics, "gateway_request_duration_seconds_count", model="deepseek-v4-pro", stream=stream) == 12
+    assert value(metrics, "gateway_time_to_first_token_seconds_count", model="deepseek-v4-pro", stream="true") == 12
+    assert value(metrics, "gateway_time_to_first_token_seconds_count", model="deepseek-v4-pro", stream="false") is None
+    assert value(metrics, "gateway_tokens_total", model="deepseek-v4-pro", kind="input") == 24 * 1000
+    assert value(metrics, "gateway_spend_usd_total", model="deepseek-v4-pro", category="P5") == pytest.approx(24 * 0.0025)
+    assert value(metrics, "gateway_classifier_confidence_count", category="P5") == 24
+
+
+def test_upstream_latency_keeps_outcomes_apart(metrics: GatewayMetrics) -> None:
+    for ok in (True, False, True):
+        metrics.observe_upstream("a@x", 0.5, ok=ok)
+    assert value(metrics, "gateway_upstream_duration_seconds_count", deployment="a@x", outcome="ok") == 2
+    assert value(metrics, "gateway_upstream_duration_seconds_count", deployment="a@x", outcome="error") == 1
+
+
 def test_helpers(metrics: GatewayMetrics) -> None:
     metrics.retry("a@x")
     metrics.retries.labels(deployment="a@x").inc()

@@ -96,6 +96,7 @@ class GatewayMetrics:
         self.role_label = LabelGuard(8)
         self.scope_label = LabelGuard(2, allowed=("key", "team"))
         self.limit_label = LabelGuard(4, allowed=("requests", "tokens"))
+        self._upstream_children: dict[tuple[str, bool], Histogram] = {}
 
         self._ledger_source: LedgerStats | None = None
         self._ledger_latency_pushed = False
@@ -115,8 +116,13 @@ class GatewayMetrics:
 
     def observe_upstream(self, deployment: str, seconds: float, ok: bool = True) -> None:
         """Record the latency of one upstream attempt."""
-        outcome = "ok" if ok else "error"
-        self.upstream_duration.labels(deployment=self.deployment_label(deployment), outcome=outcome).observe(seconds)
+        child = self._upstream_children.get((deployment, ok))
+        if child is None:  # labels() and the guard cost microseconds; deployments are few
+            if len(self._upstream_children) >= 1024:
+                self._upstream_children.clear()
+            child = self._upstream_children[deployment, ok] = self.upstream_duration.labels(
+                deployment=self.deployment_label(deployment), outcome="ok" if ok else "error")
+        child.observe(seconds)
 
     def set_circuit_state(self, deployment: str, state: CircuitState | int | str) -> None:
         """Report a breaker's state: CircuitState, 0/1/2, or "closed"/"half_open"/"open"."""
