@@ -35,6 +35,12 @@ def emit(ctx: GatewayContext, record: RequestRecord) -> None:
 def price(ctx: GatewayContext, record: RequestRecord, charges: Sequence[Charge]) -> None:
     """Fill the record's usage and costs from every upstream call (repairs and escalations included)."""
     baseline = ctx.catalogue.baseline()
+    if len(charges) == 1:  # most requests: one upstream call, nothing to sum
+        charge = charges[0]
+        cost = request_cost(charge.usage, charge.deployment, baseline, record.started_at)
+        record.usage, record.cost_usd, record.baseline_usd = charge.usage, cost.usd, cost.baseline_usd
+        record.cache_savings_usd = cost.cache_savings_usd
+        return
     usage, usd, baseline_usd, cache_savings = Usage(), Decimal(0), Decimal(0), Decimal(0)
     for charge in charges:
         cost = request_cost(charge.usage, charge.deployment, baseline, record.started_at)

@@ -129,6 +129,14 @@ def cost_of(usage: Usage, entries: Sequence[PriceEntry], at: datetime) -> Decima
     return _priced(usage, entry_at(entries, at).rates_for(at, usage.prompt_tokens))
 
 
+def prompt_and_answer_cost(prices: Sequence[PriceEntry], prompt_tokens: int, output_tokens: int,
+                           at: datetime) -> Decimal:
+    """cost_of(Usage(input=prompt_tokens, output=output_tokens), prices, at), the same Decimal without
+    the empty cache buckets: the policy prices every candidate of every request this way."""
+    rates = entry_at(prices, at).rates_for(at, prompt_tokens)
+    return (prompt_tokens * rates.input + output_tokens * rates.output) * PER_TOKEN
+
+
 def cost(usage: Usage, deployment: Any, at: datetime | None = None) -> Decimal:
     """USD cost of `usage` on `deployment` (anything with a `prices` sequence) at `at` (now)."""
     return cost_of(usage, deployment.prices, at or datetime.now(UTC))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway.catalogue import CatalogueError, load_catalogue, parse_catalogue
-from gateway.pricing import PriceEntry, Rates, Tier, TimeWindow, cost, cost_of, request_cost
+from gateway.pricing import PriceEntry, Rates, Tier, TimeWindow, cost, cost_of, prompt_and_answer_cost, request_cost
 from gateway.providers.anthropic_translate import StreamTranslator
 from gateway.usage import Usage, from_anthropic, from_openai
 
@@ -105,6 +105,16 @@ def test_off_peak_multiplier_applies_to_the_tier_in_force():
     assert cost_of(small, [entry], TUESDAY_OFF_PEAK) == Decimal("0.5")
     assert cost_of(large, [entry], TUESDAY_PEAK) == Decimal("6")
     assert cost_of(large, [entry], SATURDAY_PEAK_HOURS) == Decimal("3")
+
+
+@pytest.mark.parametrize("at", [APRIL, TUESDAY_PEAK, TUESDAY_OFF_PEAK, SATURDAY_PEAK_HOURS])
+def test_the_policys_estimate_is_the_cost_of_the_same_prompt_and_answer(at):
+    # The policy prices every candidate with prompt_and_answer_cost: it must be cost() exactly,
+    # across every deployment, peak windows and context tiers (300K prompts cross GPT-5.5's tier).
+    for deployment in (d for model in CATALOGUE.models.values() for d in model.deployments):
+        for prompt, output in [(0, 0), (1, 1), (250, 1024), (199_999, 4096), (300_000, 1000), (900_001, 0)]:
+            expected = cost(Usage(input=prompt, output=output), deployment, at)
+            assert prompt_and_answer_cost(deployment.prices, prompt, output, at) == expected, deployment.name
 
 
 def test_baseline_counterfactual_is_the_same_usage_on_opus():

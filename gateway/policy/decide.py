@@ -11,8 +11,7 @@ from gateway.catalogue import Catalogue, Deployment, Model
 from gateway.errors import InvalidRequest, ModelNotFound, NoDeploymentAvailable, PermissionDenied
 from gateway.plan import Attempt, Candidate, RoutePlan
 from gateway.policy.model import CategoryRule, Constraints, Policy
-from gateway.pricing import cost
-from gateway.usage import Usage
+from gateway.pricing import prompt_and_answer_cost
 
 ROUTING_ALIAS = "auto"
 UNAVAILABLE = "unavailable: "
@@ -64,7 +63,7 @@ def allowed_deployments(model: Model, constraints: Constraints) -> list[Deployme
 def estimate_cost(deployment: Deployment, facts: RequestFacts, policy: Policy, at: datetime) -> Decimal:
     """Estimated USD for this request on `deployment` (prompt estimate + expected output)."""
     output = facts.max_output_tokens or policy.default_output_tokens
-    return cost(Usage(input=facts.prompt_tokens, output=output), deployment, at)
+    return prompt_and_answer_cost(deployment.prices, facts.prompt_tokens, output, at)
 
 
 def _rejection(deployment: Deployment, facts: RequestFacts, policy: Policy, constraints: Constraints,
