@@ -151,12 +151,25 @@ def _clauses(text: str) -> list[str]:
     return text.split("\n")
 
 
+# The breaks _clauses splits at, as one pattern (every pair is a punctuation mark and a space), so
+# the opening clause is found without splitting the whole window: 2.5 -> 1.4 us for a typical one.
+assert all(len(pair) == 2 and pair[1] == " " for pair in _PAIR_BREAKS)
+_BREAK = re.compile("[" + re.escape("".join(pair[0] for pair in _PAIR_BREAKS)) + "] |\n")
+
+
 def _first_clause(head: str) -> list[str]:
+    """The opening clause's tokens: clauses in order, pure pleasantries skipped, until there are enough."""
     out: list[str] = []
-    for clause in _clauses(head):
+    start = 0
+    for found in _BREAK.finditer(head):
         if len(out) >= _MIN_CLAUSE_TOKENS:
-            break
-        tokens = _tokens(clause)
+            return out[:CLAUSE_TOKENS]
+        tokens = _tokens(head[start:found.start()])
+        start = found.end()
+        if not _skip(tokens, out):
+            out += tokens
+    if len(out) < _MIN_CLAUSE_TOKENS:  # the text after the last break
+        tokens = _tokens(head[start:])
         if not _skip(tokens, out):
             out += tokens
     return out[:CLAUSE_TOKENS]
