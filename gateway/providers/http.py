@@ -138,23 +138,56 @@ async def read_json(response: aiohttp.ClientResponse, deployment: Deployment) ->
     return body
 
 
+# An SSE line longer than this is refused, as aiohttp's readline refused it (twice the read buffer).
+MAX_SSE_LINE_BYTES = 2 << 20
+
+
 async def sse_events(response: aiohttp.ClientResponse, deployment: Deployment) -> AsyncIterator[tuple[str, bytes]]:
-    """Yield (event name, data) pairs of a server-sent-event stream as each event arrives."""
+    """Yield (event name, data) pairs of a server-sent-event stream as each event arrives.
+
+    Reads whatever has arrived (one await per network read, not per line) and splits it into lines
+    here; a line cut between two reads waits for the rest.
+    """
     event = ""
     data: list[bytes] = []
+    partial: list[bytes] = []  # the pieces of a line cut between reads (joined once its end arrives)
+    partial_bytes = 0
     finished = False
+    content = response.content
     try:
-        async for raw in response.content:
-            line = raw.rstrip(b"\r\n")
-            if not line:
-                if data:
-                    yield event, b"\n".join(data)
-                event, data = "", []
-            elif line.startswith(b"data:"):
-                data.append(line[5:].lstrip(b" "))
-            elif line.startswith(b"event:"):
-                event = line[6:].strip().decode()
-            # other fields and ":" keep-alive comments carry nothing we need
+        while True:
+            block = await content.readany()
+            if not block:  # the end: a last line without its newline still counts, as readline gave it
+                if not partial:
+                    break
+                block = b"\n"
+            if b"\n" not in block:
+                partial.append(block)
+                partial_bytes += len(block)
+                if partial_bytes > MAX_SSE_LINE_BYTES:
+                    raise ValueError(f"a stream line over {MAX_SSE_LINE_BYTES} bytes")
+                continue
+            if partial:
+                block = b"".join(partial) + block
+                partial.clear()
+            lines = block.split(b"\n")
+            rest = lines.pop()
+            partial_bytes = len(rest)
+            if partial_bytes > MAX_SSE_LINE_BYTES:
+                raise ValueError(f"a stream line over {MAX_SSE_LINE_BYTES} bytes")
+            if rest:
+                partial.append(rest)
+            for raw in lines:
+                line = raw.rstrip(b"\r")
+                if not line:
+                    if data:
+                        yield event, b"\n".join(data)
+                    event, data = "", []
+                elif line.startswith(b"data:"):
+                    data.append(line[5:].lstrip(b" "))
+                elif line.startswith(b"event:"):
+                    event = line[6:].strip().decode()
+                # other fields and ":" keep-alive comments carry nothing we need
         finished = True
         if data:
             yield event, b"\n".join(data)

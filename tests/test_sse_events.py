@@ -1,0 +1,104 @@
+"""sse_events: server-sent events parsed from whatever each network read delivers, however the bytes are cut."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from unittest import mock
+
+import pytest
+from aiohttp.streams import StreamReader
+
+from gateway.errors import UpstreamError
+from gateway.providers.http import MAX_SSE_LINE_BYTES, sse_events
+
+DEPLOYMENT = mock.Mock(name="deployment")
+DEPLOYMENT.name = "mock@test"
+
+
+class FakeResponse:
+    """What sse_events uses of an aiohttp response: `content`, and release/close to hand the connection back."""
+
+    def __init__(self, content: StreamReader) -> None:
+        self.content = content
+        self.released = self.closed = False
+
+    def release(self) -> None:
+        self.released = True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def reference(payload: bytes) -> list[tuple[str, bytes]]:
+    """The events of a whole payload, line by line (the readline-based parser sse_events replaced)."""
+    events, event, data = [], "", []
+    for raw in payload.split(b"\n"):
+        line = raw.rstrip(b"\r")
+        if not line:
+            if data:
+                events.append((event, b"\n".join(data)))
+            event, data = "", []
+        elif line.startswith(b"data:"):
+            data.append(line[5:].lstrip(b" "))
+        elif line.startswith(b"event:"):
+            event = line[6:].strip().decode()
+    if data:
+        events.append((event, b"\n".join(data)))
+    return events
+
+
+async def parse(blocks: list[bytes], seen: list[FakeResponse] | None = None) -> tuple[
+        list[tuple[str, bytes]], FakeResponse]:
+    reader = StreamReader(mock.Mock(_reading_paused=False), 2**16, loop=asyncio.get_running_loop())
+    response = FakeResponse(reader)
+    if seen is not None:
+        seen.append(response)
+
+    async def feed() -> None:
+        for block in blocks:
+            reader.feed_data(block)
+            await asyncio.sleep(0)  # one network read at a time
+        reader.feed_eof()
+
+    feeder = asyncio.create_task(feed())
+    events = [event async for event in sse_events(response, DEPLOYMENT)]  # type: ignore[arg-type]
+    await feeder
+    return events, response
+
+
+def cut(payload: bytes, rng: random.Random) -> list[bytes]:
+    points = sorted(rng.sample(range(1, len(payload)), max(0, min(len(payload) - 1, rng.choice([0, 1, 3, 20, 200])))))
+    return [payload[a:b] for a, b in zip([0, *points], [*points, len(payload)], strict=True)]
+
+
+LINES = [b"data: {\"a\": 1}", b"data:{\"b\":2}", b"data: [DONE]", b"event: message_start", b"event:ping", b": keep-alive",
+         b"id: 7", b"retry: 10", b"data: line one", b"data: line two", b"", b"", b"data: \xc3\xa9\xe6\x97\xa5", b"data:"]
+
+
+async def test_events_are_the_same_however_the_bytes_are_cut() -> None:
+    rng = random.Random(5)
+    for _ in range(1_500):
+        ending = rng.choice([b"\n", b"\r\n"])
+        payload = ending.join(rng.choice(LINES) for _ in range(rng.randint(1, 30)))
+        payload += rng.choice([b"", ending, ending * 2])  # a stream may end mid-line, mid-event or cleanly
+        events, response = await parse(cut(payload, rng))
+        assert events == reference(payload), payload
+        assert response.released and not response.closed  # read to the end: the connection goes back to the pool
+
+
+async def test_an_openai_stream_split_byte_by_byte() -> None:
+    payload = b"".join(b"data: {\"choices\": [{\"delta\": {\"content\": \"%d\"}}]}\n\n" % i for i in range(5))
+    events, _ = await parse([payload[i:i + 1] for i in range(len(payload))] + [b"data: [DONE]\n\n"])
+    assert [data for _, data in events][-1] == b"[DONE]"
+    assert len(events) == 6
+
+
+async def test_a_line_growing_past_the_limit_is_an_upstream_error_and_the_connection_is_dropped() -> None:
+    # An upstream that never ends its line must not grow the gateway's memory without bound.
+    block = b"x" * (1 << 16)
+    reader_blocks = [b"data: "] + [block] * (MAX_SSE_LINE_BYTES // len(block) + 1)
+    seen: list[FakeResponse] = []
+    with pytest.raises(UpstreamError, match="could not reach upstream mock@test"):
+        await parse(reader_blocks, seen)
+    assert seen[0].closed and not seen[0].released
