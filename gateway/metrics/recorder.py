@@ -86,7 +86,8 @@ class MetricsRecorder:
         _add(series.baseline, rec.baseline_usd)
         _add(series.savings, rec.cache_savings_usd)
         usage = rec.usage
-        for i, count in enumerate((usage.input, usage.cached_input, usage.cache_write, usage.output)):  # TOKEN_KINDS
+        counts = (usage.input, usage.cached_input, usage.cache_write, usage.output)  # in TOKEN_KINDS' order
+        for i, count in enumerate(counts):
             if count > 0:
                 child = series.tokens[i]
                 if child is None:

@@ -138,7 +138,8 @@ async def read_json(response: aiohttp.ClientResponse, deployment: Deployment) ->
     return body
 
 
-# An SSE line longer than this is refused, as aiohttp's readline refused it (twice the read buffer).
+# A stream line still growing past this is refused, as aiohttp's readline refused lines past twice our
+# 1 MiB read buffer: an upstream that never ends its line cannot grow the gateway's memory.
 MAX_SSE_LINE_BYTES = 2 << 20
 
 
@@ -161,22 +162,20 @@ async def sse_events(response: aiohttp.ClientResponse, deployment: Deployment) -
                 if not partial:
                     break
                 block = b"\n"
-            if b"\n" not in block:
-                partial.append(block)
-                partial_bytes += len(block)
-                if partial_bytes > MAX_SSE_LINE_BYTES:
-                    raise ValueError(f"a stream line over {MAX_SSE_LINE_BYTES} bytes")
-                continue
-            if partial:
-                block = b"".join(partial) + block
-                partial.clear()
-            lines = block.split(b"\n")
-            rest = lines.pop()
-            partial_bytes = len(rest)
-            if partial_bytes > MAX_SSE_LINE_BYTES:
-                raise ValueError(f"a stream line over {MAX_SSE_LINE_BYTES} bytes")
+            if b"\n" in block:
+                if partial:
+                    block = b"".join(partial) + block
+                    partial.clear()
+                    partial_bytes = 0
+                lines = block.split(b"\n")
+                rest = lines.pop()
+            else:
+                lines, rest = [], block
             if rest:
                 partial.append(rest)
+                partial_bytes += len(rest)
+                if partial_bytes > MAX_SSE_LINE_BYTES:
+                    raise ValueError(f"a stream line over {MAX_SSE_LINE_BYTES} bytes")
             for raw in lines:
                 line = raw.rstrip(b"\r")
                 if not line:
