@@ -48,7 +48,11 @@ def estimated_usage(body: dict[str, Any], produced_chars: int = 0) -> Usage:
 
 
 async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> AsyncIterator[bytes]:
-    """Forward chunks as they arrive; tool calls (and json_schema content) are held until valid."""
+    """Forward chunks as they arrive; tool calls (and json_schema content) are held until valid.
+
+    The last piece is always SSE_DONE (after an answer or an error event); the request is settled
+    when the relay ends, right after it.
+    """
     record, body = job.record, job.body
     client_wants_usage = wants_usage_chunk(body)
     validate = needs_validation(body)

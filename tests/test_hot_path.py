@@ -65,6 +65,21 @@ def test_streams_still_stream_through_the_hot_route(gateway, upstream):
     assert arrivals[0] < arrivals[-1] - 0.4  # the first piece arrived well before the last was produced
 
 
+def test_a_stream_is_settled_before_its_end_reaches_the_client(gateway, upstream):
+    # [DONE] and the end of the response go out together, after the relay has settled the request:
+    # a client that has read the whole stream finds it in the ledger and the metrics at once.
+    for pieces in (["a", "b", "c"], []):
+        upstream.handler = lambda path, body, pieces=pieces: Reply(sse=openai_stream(body, pieces))
+        before = len(gateway.recorder.records)
+        with httpx.stream("POST", gateway.base_url + "/chat/completions", json={**V4, "stream": True},
+                          headers=AUTH) as response:
+            text = b"".join(response.iter_bytes()).decode()
+        assert response.status_code == 200 and text.endswith("data: [DONE]\n\n") and text.count("[DONE]") == 1
+        assert len(gateway.recorder.records) == before + 1  # no waiting
+        record = gateway.recorder.records[-1]
+        assert record.status == 200 and record.usage.input > 0
+
+
 def test_other_routes_still_go_through_the_framework(gateway):
     response = httpx.get(gateway.url + "/v1/nothing-here", headers=AUTH)
     assert response.status_code == 404 and response.json()["error"]["type"] == "invalid_request_error"

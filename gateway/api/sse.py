@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from gateway.api.watch import ClientWatch
+from gateway.wire import SSE_DONE
 
 
 class EventStreamResponse(Response):
@@ -33,11 +34,17 @@ class EventStreamResponse(Response):
         watch = self.watch
         try:
             await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-            await send({"type": "http.response.body", "body": self.first, "more_body": True})
-            async for piece in self.pieces:
+            piece: bytes | None = self.first
+            while piece is not None and piece is not SSE_DONE:
                 await send({"type": "http.response.body", "body": piece, "more_body": True})
-            watch.stop()
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+                piece = await anext(self.pieces, None)
+            if piece is not None:
+                # [DONE] is the relay's last piece: let the relay end first (it settles the request, so the
+                # ledger and metrics have it when the client sees the end), then send [DONE] and the end of
+                # the response in one write rather than two.
+                await anext(self.pieces, None)
+            watch.stop()  # before the response completes: its end would read as the client leaving
+            await send({"type": "http.response.body", "body": piece or b"", "more_body": False})
         except asyncio.CancelledError:
             if not watch.absorb():
                 raise
