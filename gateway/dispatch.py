@@ -115,6 +115,11 @@ class StartedStream:
         """The upstream stream's usage so far."""
         return self._stream.usage
 
+    @property
+    def buffered(self) -> bool:
+        """Whether the next chunk comes without waiting on the network (see ChunkStream)."""
+        return self._first is not None or self._stream.buffered
+
     def __aiter__(self) -> StartedStream:
         return self
 

@@ -62,15 +62,20 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
     streamed_chars = 0
     template: dict[str, Any] = {}
     finished = False
+    # Pieces made from chunks that arrived together go out in one write; nothing is held while the
+    # stream waits on the network (stream.buffered) or while a repair calls the upstream.
+    out: list[bytes] = []
     try:
         async for chunk in stream:
             if record.ttft_ms is None:
                 record.ttft_ms = (time.perf_counter() - job.started) * 1000
             chunk["model"] = deployment.model
+            send = True
             if "usage" in chunk and not client_wants_usage:
-                if not chunk.get("choices"):
-                    continue
-                del chunk["usage"]
+                if chunk.get("choices"):
+                    del chunk["usage"]
+                else:
+                    send = False
             choices = chunk.get("choices") or ()
             for choice in choices:
                 delta = choice.get("delta") or {}
@@ -82,16 +87,22 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
                 if hold_content and delta.get("content"):
                     held_content.append(delta.pop("content"))
             if validate and choices and choices[0].get("finish_reason"):
+                if out:
+                    yield _joined(out)
                 template = {k: v for k, v in chunk.items() if k not in ("choices", "usage")}
                 pieces, finish_reason = await _validated(job, deployment, assembler, held_content, template)
-                for piece in pieces:
-                    yield sse_data(piece)
+                out += map(sse_data, pieces)
                 if finish_reason:
                     choices[0]["finish_reason"] = finish_reason
             if validate and choices and not any(c.get("delta") or c.get("finish_reason") for c in choices):
-                continue  # everything in this chunk is being held
-            yield sse_data(chunk)
+                send = False  # everything in this chunk is being held
+            if send:
+                out.append(sse_data(chunk))
+            if out and not stream.buffered:
+                yield _joined(out)
         finished = True
+        if out:
+            yield _joined(out)
         yield SSE_DONE
     except Exception as caught:
         # An upstream failure, or a bug met after the 200 went out: either way the client gets an
@@ -100,6 +111,8 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
         if error is not caught:
             log.exception("stream relay failed for request %s", record.request_id)
         record.status, record.error_code = error.status_code, error.code
+        if out:  # what arrived before the failure still goes out first
+            yield _joined(out)
         yield sse_data(error.body())
         yield SSE_DONE
     finally:
@@ -117,6 +130,13 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
             usage = replace(usage, output=max(usage.output, (streamed_chars + 3) // 4))
         job.dispatch_log.charges.insert(0, Charge(deployment, usage))
         settle(job.ctx, record, job.dispatch_log, job.started, job.reservation)
+
+
+def _joined(out: list[bytes]) -> bytes:
+    """The pieces as one write, emptying the list."""
+    joined = out[0] if len(out) == 1 else b"".join(out)
+    out.clear()
+    return joined
 
 
 async def _validated(job: StreamJob, deployment: Deployment, assembler: ToolCallAssembler,

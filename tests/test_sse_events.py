@@ -1,4 +1,4 @@
-"""sse_events: server-sent events parsed from whatever each network read delivers, however the bytes are cut."""
+"""SSEReader: server-sent events parsed from whatever each network read delivers, however the bytes are cut."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from aiohttp.streams import StreamReader
 
 from gateway.errors import UpstreamError
-from gateway.providers.http import MAX_SSE_LINE_BYTES, sse_events
+from gateway.providers.http import MAX_SSE_LINE_BYTES, SSEReader
 
 DEPLOYMENT = mock.Mock(name="deployment")
 DEPLOYMENT.name = "mock@test"
@@ -62,7 +62,7 @@ async def parse(blocks: list[bytes], seen: list[FakeResponse] | None = None) -> 
         reader.feed_eof()
 
     feeder = asyncio.create_task(feed())
-    events = [event async for event in sse_events(response, DEPLOYMENT)]  # type: ignore[arg-type]
+    events = [event async for event in SSEReader(response, DEPLOYMENT)]  # type: ignore[arg-type]
     await feeder
     return events, response
 
@@ -102,3 +102,19 @@ async def test_a_line_growing_past_the_limit_is_an_upstream_error_and_the_connec
     with pytest.raises(UpstreamError, match="could not reach upstream mock@test"):
         await parse(reader_blocks, seen)
     assert seen[0].closed and not seen[0].released
+
+
+async def test_buffered_says_whether_the_next_event_is_already_read() -> None:
+    reader_stream = StreamReader(mock.Mock(_reading_paused=False), 2**16, loop=asyncio.get_running_loop())
+    reader = SSEReader(FakeResponse(reader_stream), DEPLOYMENT)  # type: ignore[arg-type]
+    reader_stream.feed_data(b"data: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4")  # the fourth is not complete yet
+    events = aiter(reader)
+    seen = []
+    for _ in range(3):
+        seen.append((await anext(events))[1])
+        seen.append(reader.buffered)
+    assert seen == [b"1", True, b"2", True, b"3", False]  # the next one needs another read
+    reader_stream.feed_data(b"\n\n")
+    reader_stream.feed_eof()
+    assert (await anext(events))[1] == b"4" and not reader.buffered
+    await reader.aclose()

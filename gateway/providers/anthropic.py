@@ -17,7 +17,7 @@ from gateway.providers.anthropic_translate import (
     to_messages_request,
 )
 from gateway.providers.base import Completion
-from gateway.providers.http import UpstreamClients, post, read_json, sse_events
+from gateway.providers.http import SSEReader, UpstreamClients, post, read_json
 from gateway.providers.shapes import chunk_problem, completion_problem
 from gateway.settings import Settings
 from gateway.usage import Usage
@@ -45,8 +45,15 @@ class AnthropicChunkStream:
 
     def __init__(self, response: aiohttp.ClientResponse, deployment: Deployment) -> None:
         self._deployment = deployment
-        self._events = sse_events(response, deployment)
+        self._events = SSEReader(response, deployment)
         self._translator = StreamTranslator()
+        self._unsent = 0  # chunks translated from the current event and not yielded yet
+
+    @property
+    def buffered(self) -> bool:
+        """Whether the next chunk is translated already. Events read but not translated do not count:
+        many (ping, content_block_stop) translate to nothing, and the next one may be a network wait away."""
+        return self._unsent > 0
 
     @property
     def usage(self) -> Usage | None:
@@ -60,7 +67,10 @@ class AnthropicChunkStream:
             except orjson.JSONDecodeError:
                 raise UpstreamError(f"upstream {self._deployment.name} sent a stream event that is not JSON.") from None
             handle = partial(self._translator.handle, event, payload)
-            for chunk in translated(self._deployment, event or "stream", handle):
+            chunks = translated(self._deployment, event or "stream", handle)
+            self._unsent = len(chunks)
+            for chunk in chunks:
+                self._unsent -= 1
                 problem = chunk_problem(chunk)  # checked as the relay will read it, as for OpenAI streams
                 if problem:
                     raise UpstreamError(f"upstream {self._deployment.name} sent a malformed {event} event: {problem}")

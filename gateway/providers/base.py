@@ -22,9 +22,14 @@ class ChunkStream(Protocol):
     """An open upstream stream yielding OpenAI `chat.completion.chunk` dicts.
 
     `usage` is the normalised usage once the upstream has reported it (None until then).
+    `buffered` is True only when iterating once more will not wait on the network (the next chunk,
+    or the end, has been read already): the relay sends what it holds before any such wait.
     """
 
     usage: Usage | None
+
+    @property
+    def buffered(self) -> bool: ...
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]: ...
 

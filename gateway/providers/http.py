@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -143,58 +144,84 @@ async def read_json(response: aiohttp.ClientResponse, deployment: Deployment) ->
 MAX_SSE_LINE_BYTES = 2 << 20
 
 
-async def sse_events(response: aiohttp.ClientResponse, deployment: Deployment) -> AsyncIterator[tuple[str, bytes]]:
-    """Yield (event name, data) pairs of a server-sent-event stream as each event arrives.
+class SSEReader:
+    """The (event name, data) pairs of a server-sent-event stream, as each event arrives.
 
-    Reads whatever has arrived (one await per network read, not per line) and splits it into lines
-    here; a line cut between two reads waits for the rest.
+    It reads whatever has arrived (one await per network read, not per line) and parses all of it at
+    once; `buffered` says whether the next event is already parsed, so that iterating once more will
+    not wait on the network (the relay sends what it holds before that wait, not after). A line cut
+    between two reads waits for the rest.
     """
-    event = ""
-    data: list[bytes] = []
-    partial: list[bytes] = []  # the pieces of a line cut between reads (joined once its end arrives)
-    partial_bytes = 0
-    finished = False
-    content = response.content
-    try:
-        while True:
-            block = await content.readany()
-            if not block:  # the end: a last line without its newline still counts, as readline gave it
-                if not partial:
-                    break
-                block = b"\n"
-            if b"\n" in block:
-                if partial:
-                    block = b"".join(partial) + block
-                    partial.clear()
-                    partial_bytes = 0
-                lines = block.split(b"\n")
-                rest = lines.pop()
+
+    def __init__(self, response: aiohttp.ClientResponse, deployment: Deployment) -> None:
+        self._response = response
+        self._deployment = deployment
+        self._parsed: collections.deque[tuple[str, bytes]] = collections.deque()
+        self._events = self._read()
+
+    def __aiter__(self) -> AsyncIterator[tuple[str, bytes]]:
+        return self._events
+
+    @property
+    def buffered(self) -> bool:
+        """Whether the next event has been read already."""
+        return bool(self._parsed)
+
+    async def aclose(self) -> None:
+        """Stop reading (an unfinished stream's connection is dropped, a finished one's released)."""
+        await self._events.aclose()
+
+    async def _read(self) -> AsyncIterator[tuple[str, bytes]]:
+        parsed = self._parsed
+        event = ""
+        data: list[bytes] = []
+        partial: list[bytes] = []  # the pieces of a line cut between reads (joined once its end arrives)
+        partial_bytes = 0
+        finished = False
+        content = self._response.content
+        try:
+            while True:
+                block = await content.readany()
+                if not block:  # the end: a last line without its newline still counts, as readline gave it
+                    if not partial:
+                        break
+                    block = b"\n"
+                if b"\n" in block:
+                    if partial:
+                        block = b"".join(partial) + block
+                        partial.clear()
+                        partial_bytes = 0
+                    lines = block.split(b"\n")
+                    rest = lines.pop()
+                else:
+                    lines, rest = [], block
+                if rest:
+                    partial.append(rest)
+                    partial_bytes += len(rest)
+                    if partial_bytes > MAX_SSE_LINE_BYTES:
+                        raise ValueError(f"a stream line over {MAX_SSE_LINE_BYTES} bytes")
+                for raw in lines:
+                    line = raw.rstrip(b"\r")
+                    if not line:
+                        if data:
+                            parsed.append((event, b"\n".join(data)))
+                        event, data = "", []
+                    elif line.startswith(b"data:"):
+                        data.append(line[5:].lstrip(b" "))
+                    elif line.startswith(b"event:"):
+                        event = line[6:].strip().decode()
+                    # other fields and ":" keep-alive comments carry nothing we need
+                while parsed:
+                    yield parsed.popleft()
+            finished = True
+            if data:
+                yield event, b"\n".join(data)
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
+            raise connection_error(exc, self._deployment) from None
+        finally:
+            parsed.clear()
+            # An unfinished stream (client gone, error) must not return its connection to the pool.
+            if finished:
+                self._response.release()
             else:
-                lines, rest = [], block
-            if rest:
-                partial.append(rest)
-                partial_bytes += len(rest)
-                if partial_bytes > MAX_SSE_LINE_BYTES:
-                    raise ValueError(f"a stream line over {MAX_SSE_LINE_BYTES} bytes")
-            for raw in lines:
-                line = raw.rstrip(b"\r")
-                if not line:
-                    if data:
-                        yield event, b"\n".join(data)
-                    event, data = "", []
-                elif line.startswith(b"data:"):
-                    data.append(line[5:].lstrip(b" "))
-                elif line.startswith(b"event:"):
-                    event = line[6:].strip().decode()
-                # other fields and ":" keep-alive comments carry nothing we need
-        finished = True
-        if data:
-            yield event, b"\n".join(data)
-    except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
-        raise connection_error(exc, deployment) from None
-    finally:
-        # An unfinished stream (client gone, error) must not return its connection to the pool.
-        if finished:
-            response.release()
-        else:
-            response.close()
+                self._response.close()

@@ -11,7 +11,7 @@ import orjson
 from gateway.catalogue import Deployment
 from gateway.errors import GatewayError, UpstreamError
 from gateway.providers.base import Completion
-from gateway.providers.http import UpstreamClients, post, read_json, sse_events
+from gateway.providers.http import SSEReader, UpstreamClients, post, read_json
 from gateway.providers.replicas import ReplicaFailover, home_replica, is_replica_failure
 from gateway.providers.shapes import chunk_problem, completion_problem
 from gateway.settings import Settings
@@ -25,9 +25,14 @@ class OpenAIChunkStream:
                  on_failure: Callable[[GatewayError], None] | None = None) -> None:
         self._response = response
         self._deployment = deployment
-        self._events = sse_events(response, deployment)
+        self._events = SSEReader(response, deployment)
         self._on_failure = on_failure
         self.usage: Usage | None = None
+
+    @property
+    def buffered(self) -> bool:
+        """Whether the next event is read already (the next chunk, or the end, comes without a wait)."""
+        return self._events.buffered
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._chunks() if self._on_failure is None else self._reporting(self._on_failure)

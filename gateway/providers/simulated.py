@@ -171,6 +171,8 @@ class SimulatedProvider:
 class SimulatedStream:
     """Chunks of a simulated answer, paced by the configured per-token latency."""
 
+    buffered = False  # paced chunks: each is sent as it is made
+
     def __init__(self, answer: dict[str, Any], usage: Usage, options: Mapping[str, Any]) -> None:
         self._answer = answer
         self._final_usage = usage
