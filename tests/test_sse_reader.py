@@ -17,7 +17,7 @@ DEPLOYMENT.name = "mock@test"
 
 
 class FakeResponse:
-    """What sse_events uses of an aiohttp response: `content`, and release/close to hand the connection back."""
+    """What SSEReader uses of an aiohttp response: `content`, and release/close to hand the connection back."""
 
     def __init__(self, content: StreamReader) -> None:
         self.content = content
@@ -31,7 +31,7 @@ class FakeResponse:
 
 
 def reference(payload: bytes) -> list[tuple[str, bytes]]:
-    """The events of a whole payload, line by line (the readline-based parser sse_events replaced)."""
+    """The events of a whole payload, line by line (the readline-based parser SSEReader replaced)."""
     events, event, data = [], "", []
     for raw in payload.split(b"\n"):
         line = raw.rstrip(b"\r")
