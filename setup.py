@@ -8,7 +8,10 @@ gateway/classify/textscan.py), which give the same categories.
 from setuptools import Extension, setup
 
 setup(ext_modules=[
+    # Each module is one translation unit: the other .c files are #included by its main file.
     Extension("gateway.classify._score", ["gateway/classify/_score.c"], optional=True,
-              depends=["gateway/classify/_score_request.c"]),
-    Extension("gateway.classify._scan", ["gateway/classify/_scan.c"], optional=True),
+              depends=["gateway/classify/_score_groups.c", "gateway/classify/_score_request.c",
+                       "gateway/classify/_score_tokens.c"]),
+    Extension("gateway.classify._scan", ["gateway/classify/_scan.c"], optional=True,
+              depends=["gateway/classify/_scan_text.c"]),
 ])
