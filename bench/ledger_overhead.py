@@ -338,6 +338,7 @@ def wait_http_ok(server: Proc, path: str, timeout: float) -> None:
         except (urllib.error.URLError, OSError) as exc:
             last = str(exc)
         time.sleep(0.2)
+    server.stop()  # not left running (and holding its port and core) after the run gives up on it
     raise RuntimeError(f"{server.name} did not answer {path} within {timeout:.0f}s ({last}):\n{server.log_tail()}")
 
 

@@ -196,7 +196,7 @@ def pinned(core: int, argv: list[str]) -> list[str]:
 
 
 def wait_http_ok(server: Server, path: str, timeout: float) -> None:
-    """Poll GET `path` until it answers 200; fail with the server's log if it dies or never does."""
+    """Poll GET `path` until it answers 200; fail with the server's log if it dies or never does (then stop it)."""
     url = f"http://127.0.0.1:{server.port}{path}"
     deadline = time.monotonic() + timeout
     last = ""
@@ -212,6 +212,7 @@ def wait_http_ok(server: Server, path: str, timeout: float) -> None:
         except (urllib.error.URLError, OSError) as exc:
             last = str(exc)
         time.sleep(0.2)
+    server.stop()  # not left running (and holding its port and core) after the run gives up on it
     raise RuntimeError(f"{server.name} did not answer {path} within {timeout:.0f}s ({last}):\n{server.log_tail()}")
 
 
