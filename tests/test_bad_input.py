@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import httpx
@@ -9,7 +10,7 @@ import openai
 import pytest
 
 from tests.conftest import MASTER_KEY
-from tests.mock_upstream import Reply, openai_answer, openai_stream
+from tests.mock_upstream import Reply, anthropic_stream_events, openai_answer, openai_stream
 from tests.servers import UPSTREAM_KEYS
 
 AUTH = {"Authorization": f"Bearer {MASTER_KEY}"}
@@ -147,6 +148,45 @@ def test_upstream_400_is_relayed_with_secrets_scrubbed(gateway, upstream):
         status=400, json={"error": {"message": "context too long for key sk-openai-SECRET-5555"}})
     error = assert_openai_error(post(gateway, HELLO), 400, "context too long")
     assert "[redacted]" in error["message"]
+
+
+OPENAI_KEY, ANTHROPIC_KEY = UPSTREAM_KEYS["OPENAI_API_KEY"], UPSTREAM_KEYS["ANTHROPIC_API_KEY"]
+
+
+def no_key_in(text: str) -> bool:
+    return not any(secret[:-3] in text for secret in UPSTREAM_KEYS.values())
+
+
+def test_upstream_error_events_are_scrubbed_in_streams_bodies_and_logs(gateway, upstream, caplog):
+    caplog.set_level(logging.DEBUG)
+    cases = [
+        # an error event after two chunks (relayed as the stream's error event) ...
+        ("gpt-5.5", lambda body: [*openai_stream(body, ["a"])[:2],
+                                  {"error": {"message": f"internal failure for key {OPENAI_KEY}"}}]),
+        # ... as the first event (retried, then the 502 body) ...
+        ("gpt-5.5", lambda body: [{"error": {"message": f"bad key {OPENAI_KEY}", "type": "server_error"}}]),
+        # ... and an Anthropic error event mid-stream.
+        ("claude-opus-4.7", lambda body: [*anthropic_stream_events("hi")[:4],
+                                          ("error", {"type": "error", "error": {
+                                              "type": "api_error", "message": f"x-api-key {ANTHROPIC_KEY} invalid"}})]),
+    ]
+    for model, events in cases:
+        upstream.handler = lambda path, body, events=events: Reply(sse=events(body))
+        response = post(gateway, {"model": model, "messages": [{"role": "user", "content": "x"}], "stream": True})
+        assert "[redacted]" in response.text, (model, response.text)
+        assert no_key_in(response.text), response.text
+    assert "[redacted]" in caplog.text
+    assert no_key_in(caplog.text)
+
+
+def test_a_key_cut_by_the_message_limit_leaves_no_prefix(gateway, upstream):
+    # Each key ends 3 characters past the cut (1,000 characters of a message, 300 of other text).
+    for status, payload in [(500, {"error": {"message": "x" * (1003 - len(OPENAI_KEY)) + f"{OPENAI_KEY} and more"}}),
+                            (503, "y" * (303 - len(OPENAI_KEY)) + OPENAI_KEY)]:
+        upstream.handler = lambda path, body, status=status, payload=payload: Reply(status=status, json=payload)
+        response = post(gateway, HELLO)
+        assert response.status_code == 502, response.text
+        assert no_key_in(response.text), response.text
 
 
 def test_upstream_timeout_is_504_within_the_configured_time(start_gateway, upstream):

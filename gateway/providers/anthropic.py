@@ -17,7 +17,7 @@ from gateway.providers.anthropic_translate import (
     to_messages_request,
 )
 from gateway.providers.base import Completion
-from gateway.providers.http import SSEReader, UpstreamClients, post, read_json
+from gateway.providers.http import SSEReader, UpstreamClients, post, read_json, scrub
 from gateway.providers.shapes import chunk_problem, completion_problem
 from gateway.settings import Settings
 from gateway.usage import Usage
@@ -31,20 +31,25 @@ T = TypeVar("T")
 _SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError)
 
 
-def translated(deployment: Deployment, what: str, translate: Callable[[], T]) -> T:
-    """Run a translation of an upstream payload; a payload it cannot read becomes a 502 naming it."""
+def translated(deployment: Deployment, what: str, translate: Callable[[], T], secret: str | None) -> T:
+    """Run a translation of an upstream payload; a payload it cannot read becomes a 502 naming it. The
+    upstream's text in an error (an error event's message, say) comes with `secret` scrubbed."""
     try:
         return translate()
+    except UpstreamError as exc:
+        raise UpstreamError(scrub(exc.message, secret)[:1000], code=exc.code) from None
     except _SHAPE_ERRORS as exc:
-        raise UpstreamError(f"upstream {deployment.name} sent a malformed {what} "
-                            f"({type(exc).__name__}: {str(exc)[:200]})") from None
+        detail = scrub(str(exc), secret)[:200]
+        raise UpstreamError(f"upstream {deployment.name} sent a malformed {what} ({type(exc).__name__}: {detail})") \
+            from None
 
 
 class AnthropicChunkStream:
     """OpenAI chunks translated from an Anthropic event stream."""
 
-    def __init__(self, response: aiohttp.ClientResponse, deployment: Deployment) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, deployment: Deployment, secret: str | None = None) -> None:
         self._deployment = deployment
+        self._secret = secret
         self._events = SSEReader(response, deployment)
         self._translator = StreamTranslator()
         self._unsent = 0  # chunks translated from the current event and not yielded yet
@@ -67,7 +72,7 @@ class AnthropicChunkStream:
             except orjson.JSONDecodeError:
                 raise UpstreamError(f"upstream {self._deployment.name} sent a stream event that is not JSON.") from None
             handle = partial(self._translator.handle, event, payload)
-            chunks = translated(self._deployment, event or "stream", handle)
+            chunks = translated(self._deployment, event or "stream", handle, self._secret)
             self._unsent = len(chunks)
             for chunk in chunks:
                 self._unsent -= 1
@@ -105,7 +110,7 @@ class AnthropicProvider:
         request = to_messages_request(body, deployment.upstream_model)
         response = await post(self._clients.session(deployment.base_url), url, request, headers, deployment, secret)
         payload = await read_json(response, deployment)
-        answer, usage = translated(deployment, "answer", partial(from_messages_response, payload))
+        answer, usage = translated(deployment, "answer", partial(from_messages_response, payload), secret)
         problem = completion_problem(answer)
         if problem:
             raise UpstreamError(f"upstream {deployment.name} returned a malformed answer: {problem}")
@@ -117,4 +122,4 @@ class AnthropicProvider:
         headers["accept"] = "text/event-stream"
         request = to_messages_request(body, deployment.upstream_model)
         response = await post(self._clients.session(deployment.base_url), url, request, headers, deployment, secret)
-        return AnthropicChunkStream(response, deployment)
+        return AnthropicChunkStream(response, deployment, secret)

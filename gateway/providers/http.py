@@ -55,27 +55,28 @@ class UpstreamClients:
         await asyncio.gather(*(session.close() for session in sessions), return_exceptions=True)
 
 
-def _scrub(text: str, secret: str | None) -> str:
+def scrub(text: str, secret: str | None) -> str:
+    """`text` with the upstream key replaced. Scrub before cutting text short, so no prefix of the key survives."""
     return text.replace(secret, "[redacted]") if secret else text
 
 
-def _upstream_message(payload: bytes) -> str:
+def _upstream_message(payload: bytes, secret: str | None) -> str:
     try:
         body = orjson.loads(payload)
     except orjson.JSONDecodeError:
-        return payload[:300].decode("utf-8", "replace").strip()
+        return scrub(payload.decode("utf-8", "replace"), secret)[:300].strip()
     if isinstance(body, Mapping):
         error = body.get("error", body)
         if isinstance(error, Mapping):
-            return str(error.get("message") or error.get("type") or "")[:1000]
-        return str(error)[:1000]
-    return str(body)[:300]
+            return scrub(str(error.get("message") or error.get("type") or ""), secret)[:1000]
+        return scrub(str(error), secret)[:1000]
+    return scrub(str(body), secret)[:300]
 
 
 def error_for_status(status: int, payload: bytes, headers: Mapping[str, str], deployment: Deployment,
                      secret: str | None) -> GatewayError:
     """Map an upstream HTTP error to the gateway error the client should see."""
-    detail = _scrub(_upstream_message(payload), secret)
+    detail = _upstream_message(payload, secret)
     where = f"upstream {deployment.name}"
     if status == 429:
         retry_after = headers.get("retry-after")

@@ -11,7 +11,7 @@ import orjson
 from gateway.catalogue import Deployment
 from gateway.errors import GatewayError, UpstreamError
 from gateway.providers.base import Completion
-from gateway.providers.http import SSEReader, UpstreamClients, post, read_json
+from gateway.providers.http import SSEReader, UpstreamClients, post, read_json, scrub
 from gateway.providers.replicas import ReplicaFailover, home_replica, is_replica_failure
 from gateway.providers.shapes import chunk_problem, completion_problem
 from gateway.settings import Settings
@@ -22,9 +22,10 @@ class OpenAIChunkStream:
     """Chunks of an OpenAI-compatible SSE stream, recording usage when the upstream reports it."""
 
     def __init__(self, response: aiohttp.ClientResponse, deployment: Deployment,
-                 on_failure: Callable[[GatewayError], None] | None = None) -> None:
+                 on_failure: Callable[[GatewayError], None] | None = None, secret: str | None = None) -> None:
         self._response = response
         self._deployment = deployment
+        self._secret = secret  # scrubbed from the upstream's own error text
         self._events = SSEReader(response, deployment)
         self._on_failure = on_failure
         self.usage: Usage | None = None
@@ -61,8 +62,9 @@ class OpenAIChunkStream:
                 continue
             if "error" in chunk:
                 error = chunk["error"]
-                message = error.get("message") if isinstance(error, dict) else str(error)
-                raise UpstreamError(f"upstream {self._deployment.name} failed mid-stream: {message}")
+                message = error.get("message") if isinstance(error, dict) else error
+                detail = scrub(str(message), self._secret)[:1000]
+                raise UpstreamError(f"upstream {self._deployment.name} failed mid-stream: {detail}")
             problem = chunk_problem(chunk)
             if problem:
                 raise UpstreamError(f"upstream {self._deployment.name} sent a malformed stream chunk: {problem}")
@@ -151,4 +153,4 @@ class OpenAICompatProvider:
         # A replica can also fail after its headers (an error event, a cut, a read timeout): that
         # moves its prefixes too, so the dispatcher's retry before the first chunk goes elsewhere.
         on_failure = (lambda exc: self._failed(deployment, base_url, exc)) if deployment.replicas else None
-        return OpenAIChunkStream(response, deployment, on_failure)
+        return OpenAIChunkStream(response, deployment, on_failure, secret)
