@@ -9,20 +9,60 @@ from typing import Any
 
 import jsonschema
 import orjson
+import referencing
+import referencing.exceptions
+import referencing.jsonschema
 
 
 def _tools_by_name(request: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return {tool["function"]["name"]: tool["function"] for tool in request.get("tools") or ()}
 
 
+def _no_retrieval(uri: str) -> referencing.Resource:
+    """The registry's fetcher: the gateway never fetches a schema a client names (no request to an address of
+    the client's choosing, no wait on the network while validating)."""
+    raise referencing.exceptions.NoSuchResource(ref=uri)
+
+
+_LOCAL_ONLY = referencing.Registry(retrieve=_no_retrieval)  # type: ignore[call-arg]
+
+
+def _refs(schema: Any) -> list[str]:
+    """Every `$ref` string in a schema, however deeply nested."""
+    found: list[str] = []
+    pending = [schema]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Mapping):
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                found.append(ref)
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
+
+
 # Agents send the same tools every turn: compiling a validator (and checking the schema against
-# its meta-schema) once per distinct schema, not per request, keeps validation off the profile.
+# its meta-schema and its references) once per distinct schema, not per request, keeps validation
+# off the profile.
 @functools.lru_cache(maxsize=2048)
 def _compiled(schema_json: bytes) -> Any:
     schema = orjson.loads(schema_json)
     validator_class = jsonschema.validators.validator_for(schema)
     validator_class.check_schema(schema)  # raises SchemaError for a schema that is itself invalid
-    return validator_class(schema)
+    refs = _refs(schema)
+    if refs:
+        root = referencing.Resource.from_contents(schema, default_specification=referencing.jsonschema.DRAFT202012)
+        resolver = _LOCAL_ONLY.resolver_with_root(root)
+        for ref in refs:
+            try:
+                resolver.lookup(ref)
+            except referencing.exceptions.Unresolvable:
+                raise jsonschema.SchemaError(
+                    f"$ref {ref!r} does not resolve within the schema (the gateway does not fetch schemas from "
+                    "elsewhere): define it under $defs and refer to it as '#/$defs/<name>'") from None
+    return validator_class(schema, registry=_LOCAL_ONLY)
 
 
 def _validator(schema: Mapping[str, Any]) -> Any:
@@ -42,9 +82,9 @@ def schema_error(schema: Mapping[str, Any]) -> str | None:
 def _schema_problems(instance: Any, schema: Mapping[str, Any], where: str) -> list[str]:
     try:
         validator = _validator(schema)
-    except jsonschema.SchemaError:
+        errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
+    except (jsonschema.SchemaError, referencing.exceptions.Unresolvable):
         return []  # refused at parse time; a schema that slipped through holds the answer to nothing
-    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
     return [f"{where}: {'/'.join(map(str, e.path)) or '(root)'}: {e.message}" for e in errors[:5]]
 
 

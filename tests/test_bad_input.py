@@ -66,6 +66,13 @@ def test_malformed_bodies(gateway, content, fragment):
     ({**HELLO, "response_format": {"type": "json_schema", "json_schema": {
         "name": "x", "schema": {"type": "object", "required": "city"}}}},
      "response_format", "response_format.json_schema.schema is not a valid JSON Schema"),
+    # a $ref that does not resolve inside the schema (these were 500s; a remote one was fetched)
+    ({**HELLO, "response_format": {"type": "json_schema", "json_schema": {
+        "name": "x", "schema": {"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}}}}},
+     "response_format", "'#/$defs/missing' does not resolve within the schema"),
+    ({**HELLO, "tools": [{"type": "function", "function": {"name": "f", "parameters": {
+        "type": "object", "properties": {"a": {"$ref": "https://schemas.example/a.json"}}}}}]},
+     "tools", "the gateway does not fetch schemas"),
     ({"model": 5, "messages": [{"role": "user", "content": "x"}]}, "model", "must be a string"),
     # JSON arrays and objects where a name belongs (found by fuzzing: these were 500s, not 400s)
     ({"model": "auto", "messages": [{"role": {"name": "user"}, "content": "x"}]}, "messages[0]", "role must be one of"),

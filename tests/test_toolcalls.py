@@ -102,3 +102,35 @@ def test_an_invalid_client_schema_is_named_and_a_valid_one_compiled_once():
     before = _compiled.cache_info().hits
     schema_error({"properties": {"city": {"type": "string"}}, "type": "object"})  # same schema, other key order
     assert _compiled.cache_info().hits == before + 1
+
+
+def test_refs_resolve_inside_the_schema_only_and_nothing_is_fetched():
+    import socket
+
+    from gateway.toolcalls import schema_error
+
+    local = {"type": "object", "$defs": {"n": {"type": "integer"}}, "properties": {"a": {"$ref": "#/$defs/n"}}}
+    assert schema_error(local) is None
+    draft7 = {"$schema": "http://json-schema.org/draft-07/schema#", "definitions": {"n": {"type": "integer"}},
+              "type": "object", "properties": {"a": {"$ref": "#/definitions/n"}}}
+    assert schema_error(draft7) is None
+    by_id = {"$id": "https://schemas.test/root", "$defs": {"n": {"$id": "n.json", "type": "integer"}},
+             "type": "object", "properties": {"a": {"$ref": "n.json"}}}
+    assert schema_error(by_id) is None
+    tool = {"model": "auto", "messages": [], "tools": [{"type": "function", "function": {"name": "f", "parameters": local}}]}
+    bad = message({"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a": "x"}'}})
+    assert any("'x' is not of type 'integer'" in p for p in answer_problems(bad, tool))
+
+    with socket.socket() as listener:  # a schema server the gateway must never call
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        remote = f"http://127.0.0.1:{listener.getsockname()[1]}/schema.json"
+        for ref in ("#/$defs/missing", remote, "other.json#/x"):
+            problem = schema_error({"type": "object", "properties": {"a": {"$ref": ref}}})
+            assert problem is not None and repr(ref) in problem and "$defs" in problem, problem
+        try:
+            listener.accept()
+            raise AssertionError("the gateway fetched a client's $ref")
+        except BlockingIOError:
+            pass
