@@ -230,7 +230,12 @@ class Dispatcher:
                 self._on_attempt(deployment.name, time.perf_counter() - sent, False)
                 log.warning("attempt on %s failed: %s", deployment.name, exc.message)
                 dispatch_log.errors.append(f"{deployment.name}: {exc.code or exc.error_type}")
-                self.breakers.failure(deployment.name)
+                if isinstance(exc, RateLimited):
+                    # Busy, not broken: the client keeps getting the 429 and its Retry-After (or the next
+                    # deployment), not a 503 from a circuit opened by the upstream's rate limit.
+                    self.breakers.release(deployment.name)
+                else:
+                    self.breakers.failure(deployment.name)
                 error = exc
                 if loop.time() >= deadline:
                     raise self._out_of_time(error)

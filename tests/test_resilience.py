@@ -142,6 +142,20 @@ def test_flapping_deployment_opens_and_recovers_its_breaker(start_gateway, upstr
     assert post(gateway, V4).headers["x-gateway-deployment"] == "deepseek-v4-pro@deepseek"  # closed again
 
 
+def test_a_rate_limited_deployment_keeps_answering_429_and_its_breaker_stays_closed(start_gateway, upstream):
+    gateway = start_gateway(retries=1, retry_base_s=0.01, breaker_failures=2)
+    upstream.handler = lambda p, b: Reply(status=429, json={"error": {"message": "slow down"}},
+                                          headers={"Retry-After": "60"})
+    gpt = {"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]}
+    for _ in range(5):  # well past the failure threshold: every client still learns when to come back
+        response = post(gateway, gpt)
+        assert response.status_code == 429, response.text
+        assert response.headers["retry-after"] == "60"
+        assert "circuit" not in response.json()["error"]["message"]
+    metrics = httpx.get(gateway.base_url.replace("/v1", "/metrics")).text
+    assert 'gateway_circuit_state{deployment="gpt-5.5@openai"} 2.0' not in metrics  # 2 = open
+
+
 def test_client_disconnect_cancels_the_upstream_stream(gateway, upstream):
     upstream.handler = lambda path, body: Reply(sse=openai_stream(body, ["x"] * 200, pause=0.05))
     client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
