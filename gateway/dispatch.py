@@ -27,7 +27,7 @@ from gateway.plan import Attempt, RoutePlan
 from gateway.providers.base import ChunkStream, Completion, Provider
 from gateway.settings import Settings
 from gateway.toolcalls import answer_problems, needs_validation, non_streaming, repair_request
-from gateway.usage import Usage
+from gateway.usage import Usage, answer_chars, estimated_usage
 
 log = logging.getLogger("gateway.dispatch")
 
@@ -69,6 +69,7 @@ class DispatchLog:
     repairs: int = 0
     charges: list[Charge] = field(default_factory=list)
     deadline: float | None = None  # event-loop time the request's budget runs out; set on first dispatch
+    usage_estimated: bool = False  # an answer came without usage and was charged an estimate
 
     @property
     def fallbacks(self) -> int:
@@ -258,7 +259,11 @@ class Dispatcher:
             return await provider.complete(deployment, {**body, "model": deployment.upstream_model})
 
         completion, deployment = await self._run(plan, call, dispatch_log)
-        dispatch_log.charges.append(Charge(deployment, completion.usage))
+        usage = completion.usage
+        if usage is None:  # an answer without usage is billed as estimated, not as free
+            usage = estimated_usage(body, answer_chars(completion.body))
+            dispatch_log.usage_estimated = True
+        dispatch_log.charges.append(Charge(deployment, usage))
         return completion, deployment
 
     async def open_stream(self, plan: RoutePlan, body: dict[str, Any],

@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-import orjson
-
 from gateway.accounting import settle
 from gateway.budgets import Reservation
 from gateway.catalogue import Deployment
@@ -18,10 +16,9 @@ from gateway.dispatch import Charge, DispatchLog
 from gateway.errors import GatewayError, internal_error
 from gateway.plan import RoutePlan
 from gateway.providers.base import ChunkStream
-from gateway.providers.simulated import estimate_tokens
 from gateway.records import RequestRecord
 from gateway.toolcalls import ToolCallAssembler, answer_problems, needs_validation, tool_call_chunks
-from gateway.usage import Usage
+from gateway.usage import estimated_usage
 from gateway.wire import SSE_DONE, sse_data, wants_usage_chunk
 
 log = logging.getLogger("gateway.streaming")
@@ -39,12 +36,6 @@ class StreamJob:
     dispatch_log: DispatchLog
     started: float
     reservation: Reservation | None = None
-
-
-def estimated_usage(body: dict[str, Any], produced_chars: int = 0) -> Usage:
-    """What an upstream that never reported usage billed: the prompt sent, ~4 characters a token produced."""
-    prompt = estimate_tokens(orjson.dumps(body.get("messages") or []).decode())
-    return Usage(input=prompt, output=(produced_chars + 3) // 4)
 
 
 async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> AsyncIterator[bytes]:

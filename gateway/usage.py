@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 
 @dataclass(frozen=True, slots=True)
 class Usage:
@@ -113,3 +115,25 @@ def merge_anthropic(current: Mapping[str, Any], update: Mapping[str, Any] | None
         if value is not None:
             merged[key] = value
     return merged
+
+
+def estimate_tokens(text: str) -> int:
+    """A provider-neutral token estimate: about four characters per token."""
+    return max(1, (len(text) + 3) // 4)
+
+
+def estimated_usage(body: Mapping[str, Any], produced_chars: int = 0) -> Usage:
+    """What an upstream that never reported usage billed: the prompt sent, ~4 characters a token produced."""
+    prompt = estimate_tokens(orjson.dumps(body.get("messages") or []).decode())
+    return Usage(input=prompt, output=(produced_chars + 3) // 4)
+
+
+def answer_chars(answer: Mapping[str, Any]) -> int:
+    """The characters a chat.completion produced: every choice's content and tool-call arguments."""
+    chars = 0
+    for choice in answer.get("choices") or ():
+        message = choice.get("message") or {}
+        chars += len(message.get("content") or "")
+        for call in message.get("tool_calls") or ():
+            chars += len((call.get("function") or {}).get("arguments") or "")
+    return chars

@@ -110,6 +110,30 @@ def test_stream_and_non_stream_price_the_same_usage_identically(gateway, upstrea
     assert plain.cost_usd == streamed.cost_usd > 0
 
 
+def test_an_answer_without_usage_is_billed_as_estimated_streamed_or_not(gateway, upstream):
+    text = "A fairly long answer. " * 50
+
+    def reply(path, body):
+        if body.get("stream"):
+            items = openai_stream(body, [text])
+            return Reply(sse=[item for item in items if not (isinstance(item, dict) and "usage" in item)])
+        answer = openai_answer(body, text=text)
+        del answer["usage"]
+        return Reply(json=answer)
+
+    upstream.handler = reply
+    sdk = client(gateway)
+    messages = [{"role": "user", "content": "Write a long essay. " * 200}]
+    raw = sdk.chat.completions.with_raw_response.create(model="gpt-5.5", messages=messages)
+    list(sdk.chat.completions.create(model="gpt-5.5", messages=messages, stream=True))
+    plain, streamed = gateway.recorder.records[-2:]
+    assert Decimal(raw.headers["x-gateway-cost-usd"]) == plain.cost_usd > 0
+    for record in (plain, streamed):
+        assert record.error_code == "usage_estimated"
+        assert record.usage.input > 900 and record.usage.output == (len(text) + 3) // 4
+    assert plain.usage == streamed.usage and plain.cost_usd == streamed.cost_usd
+
+
 async def test_async_client_streaming_and_not(gateway, upstream):
     sdk = openai.AsyncOpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
     answer = await sdk.chat.completions.create(model="cheap", messages=[{"role": "user", "content": "hi"}])

@@ -22,8 +22,9 @@ from gateway.dispatch import Charge, DispatchLog
 from gateway.errors import ClientDisconnected, GatewayError, ModelNotFound, PayloadTooLarge
 from gateway.plan import RoutePlan
 from gateway.records import RequestRecord, new_request_id
-from gateway.streaming import StreamJob, estimated_usage, relay
+from gateway.streaming import StreamJob, relay
 from gateway.toolcalls import needs_validation
+from gateway.usage import estimated_usage
 from gateway.wire import parse_chat_request
 
 
@@ -123,6 +124,8 @@ async def chat_completions(request: Request) -> Response:
     watch.stop()
     await routing.remember(ctx, routed, deployment.model)
     completion.body["model"] = deployment.model
+    if dispatch_log.usage_estimated:
+        record.error_code = record.error_code or "usage_estimated"
     settle(ctx, record, dispatch_log, started, reservation)
     headers["x-gateway-attempts"] = str(record.attempts)
     headers["x-gateway-tool-repairs"] = str(record.tool_repairs)

@@ -114,7 +114,7 @@ class AnthropicProvider:
         problem = completion_problem(answer)
         if problem:
             raise UpstreamError(f"upstream {deployment.name} returned a malformed answer: {problem}")
-        return Completion(answer, usage)
+        return Completion(answer, usage if payload.get("usage") else None)
 
     async def open_stream(self, deployment: Deployment, body: dict[str, Any]) -> AnthropicChunkStream:
         """Start a streaming Messages request."""

@@ -12,10 +12,11 @@ from gateway.usage import Usage
 
 @dataclass(slots=True)
 class Completion:
-    """A finished non-streaming answer in OpenAI `chat.completion` shape, with normalised usage."""
+    """A finished non-streaming answer in OpenAI `chat.completion` shape, with normalised usage
+    (None when the upstream reported none: the dispatcher then charges an estimate)."""
 
     body: dict[str, Any]
-    usage: Usage
+    usage: Usage | None
 
 
 class ChunkStream(Protocol):

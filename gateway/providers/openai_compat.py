@@ -138,7 +138,8 @@ class OpenAICompatProvider:
         except GatewayError as exc:
             self._failed(deployment, base_url, exc)
             raise
-        return Completion(answer, from_openai(answer.get("usage")))
+        reported = answer.get("usage")
+        return Completion(answer, from_openai(reported) if reported else None)
 
     async def open_stream(self, deployment: Deployment, body: dict[str, Any]) -> OpenAIChunkStream:
         """Start a streaming request (the caller has already asked for usage in the stream)."""

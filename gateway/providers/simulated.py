@@ -22,7 +22,7 @@ import orjson
 from gateway.catalogue import Deployment
 from gateway.errors import UpstreamError
 from gateway.providers.base import Completion
-from gateway.usage import Usage
+from gateway.usage import Usage, estimate_tokens
 
 WORDS = (
     "the gateway routes each request to a model that is good enough for the task and cheap enough "
@@ -31,11 +31,6 @@ WORDS = (
 ).split()
 CACHE_BLOCK_TOKENS = 64  # providers cache prompt prefixes in blocks; partial blocks are not hits
 MAX_REMEMBERED_PREFIXES = 4096
-
-
-def estimate_tokens(text: str) -> int:
-    """A provider-neutral token estimate: about four characters per token."""
-    return max(1, (len(text) + 3) // 4)
 
 
 def _message_text(message: Mapping[str, Any]) -> str:
