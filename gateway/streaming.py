@@ -47,7 +47,7 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
     record, body = job.record, job.body
     client_wants_usage = wants_usage_chunk(body)
     validate = needs_validation(body)
-    hold_content = (body.get("response_format") or {}).get("type") == "json_schema"
+    hold_content = validate and (body.get("response_format") or {}).get("type") == "json_schema"
     assembler = ToolCallAssembler()
     held_content: list[str] = []
     streamed_chars = 0

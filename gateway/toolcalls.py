@@ -142,7 +142,13 @@ def answer_problems(message: Mapping[str, Any], request: Mapping[str, Any]) -> l
 
 
 def needs_validation(request: Mapping[str, Any]) -> bool:
-    """Whether answers to this request are checked (tools offered, or a json_schema asked for)."""
+    """Whether answers to this request are checked and repaired (tools offered, or a json_schema asked for).
+
+    A request for several choices (n > 1) is passed through unchecked: a repair asks again for one answer,
+    and it cannot stand in for a single choice among several.
+    """
+    if (request.get("n") or 1) > 1:
+        return False
     return bool(request.get("tools")) or (request.get("response_format") or {}).get("type") == "json_schema"
 
 

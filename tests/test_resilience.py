@@ -265,6 +265,43 @@ def test_streamed_tool_calls_are_held_until_valid(gateway, upstream):
     assert wait_for(lambda: gateway.recorder.records and gateway.recorder.records[-1].tool_repairs == 1)
 
 
+def test_several_choices_pass_through_unchecked_streamed_or_not(gateway, upstream):
+    def chunk(index, delta, finish=None):
+        return {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                "choices": [{"index": index, "delta": delta, "finish_reason": finish}]}
+
+    def start(index, call_id):
+        return chunk(index, {"role": "assistant", "tool_calls": [{"index": 0, "id": call_id, "type": "function",
+                                                                  "function": {"name": "get_weather", "arguments": ""}}]})
+
+    def arguments(index, text):
+        return chunk(index, {"tool_calls": [{"index": 0, "function": {"arguments": text}}]})
+
+    def handler(path, body):
+        if body.get("stream"):
+            return Reply(sse=[start(0, "call_a"), start(1, "call_b"), arguments(0, '{"city": "Paris"}'),
+                              arguments(1, '{"town": "Rome"}'), chunk(0, {}, "tool_calls"), chunk(1, {}, "tool_calls"),
+                              b"data: [DONE]\n\n"])
+        answer = openai_answer(body)
+        answer["choices"] = [{"index": i, "finish_reason": "tool_calls", "message": {
+            "role": "assistant", "content": None, "tool_calls": [{"id": f"call_{i}", "type": "function", "function": {
+                "name": "get_weather", "arguments": args}}]}} for i, args in enumerate(('{"town": 1}', '{"city": "Rome"}'))]
+        return Reply(json=answer)
+
+    upstream.handler = handler
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    streamed: dict[int, str] = {}
+    for piece in client.chat.completions.create(**V4, tools=TOOLS, n=2, stream=True):
+        for choice in piece.choices:
+            for call in choice.delta.tool_calls or ():
+                streamed[choice.index] = streamed.get(choice.index, "") + (call.function.arguments or "")
+    assert streamed == {0: '{"city": "Paris"}', 1: '{"town": "Rome"}'}  # as sent, the invalid one included
+    answer = client.chat.completions.create(**V4, tools=TOOLS, n=2)
+    assert [c.message.tool_calls[0].function.arguments for c in answer.choices] == ['{"town": 1}', '{"city": "Rome"}']
+    assert len(upstream.seen) == 2  # no repair calls
+    assert [r.tool_repairs for r in gateway.recorder.records[-2:]] == [0, 0]
+
+
 def test_anthropic_streamed_parallel_tool_calls_keep_ids_and_names(gateway, upstream):
     events = anthropic_stream_events("")[:1] + [
         ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {
