@@ -157,6 +157,17 @@ def test_upstream_400_is_relayed_with_secrets_scrubbed(gateway, upstream):
     assert "[redacted]" in error["message"]
 
 
+def test_an_upstream_4xx_keeps_its_param_and_code(gateway, upstream):
+    upstream.handler = lambda path, body: Reply(status=400, json={"error": {
+        "message": "This model's maximum context length is 8192 tokens.", "type": "invalid_request_error",
+        "param": "messages", "code": "context_length_exceeded"}})
+    error = assert_openai_error(post(gateway, HELLO), 400, "maximum context length")
+    assert (error["param"], error["code"]) == ("messages", "context_length_exceeded")
+    upstream.handler = lambda path, body: Reply(status=422, json={"error": {"message": "no", "code": ["odd"]}})
+    error = assert_openai_error(post(gateway, HELLO), 400, "rejected the request")
+    assert (error["param"], error["code"]) == (None, "upstream_invalid_request")
+
+
 OPENAI_KEY, ANTHROPIC_KEY = UPSTREAM_KEYS["OPENAI_API_KEY"], UPSTREAM_KEYS["ANTHROPIC_API_KEY"]
 
 

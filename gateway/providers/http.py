@@ -60,23 +60,30 @@ def scrub(text: str, secret: str | None) -> str:
     return text.replace(secret, "[redacted]") if secret else text
 
 
-def _upstream_message(payload: bytes, secret: str | None) -> str:
+def _short_name(value: Any, secret: str | None) -> str | None:
+    """An upstream's `param` or `code` worth passing on: a short string."""
+    return scrub(value, secret) if isinstance(value, str) and 0 < len(value) <= 100 else None
+
+
+def _upstream_error(payload: bytes, secret: str | None) -> tuple[str, str | None, str | None]:
+    """The upstream's error message (scrubbed, then cut), and its `param` and `code` where it gave them."""
     try:
         body = orjson.loads(payload)
     except orjson.JSONDecodeError:
-        return scrub(payload.decode("utf-8", "replace"), secret)[:300].strip()
+        return scrub(payload.decode("utf-8", "replace"), secret)[:300].strip(), None, None
     if isinstance(body, Mapping):
         error = body.get("error", body)
         if isinstance(error, Mapping):
-            return scrub(str(error.get("message") or error.get("type") or ""), secret)[:1000]
-        return scrub(str(error), secret)[:1000]
-    return scrub(str(body), secret)[:300]
+            message = scrub(str(error.get("message") or error.get("type") or ""), secret)[:1000]
+            return message, _short_name(error.get("param"), secret), _short_name(error.get("code"), secret)
+        return scrub(str(error), secret)[:1000], None, None
+    return scrub(str(body), secret)[:300], None, None
 
 
 def error_for_status(status: int, payload: bytes, headers: Mapping[str, str], deployment: Deployment,
                      secret: str | None) -> GatewayError:
     """Map an upstream HTTP error to the gateway error the client should see."""
-    detail = _upstream_message(payload, secret)
+    detail, param, code = _upstream_error(payload, secret)
     where = f"upstream {deployment.name}"
     if status == 429:
         retry_after = headers.get("retry-after")
@@ -93,7 +100,9 @@ def error_for_status(status: int, payload: bytes, headers: Mapping[str, str], de
     if status in (408, 504):
         return UpstreamTimeout(f"{where} timed out (HTTP {status}).")
     if 400 <= status < 500 and status != 404:
-        return InvalidRequest(f"{where} rejected the request: {detail}", code="upstream_invalid_request")
+        # The upstream's own param and code (context_length_exceeded, say) tell the client what to change.
+        return InvalidRequest(f"{where} rejected the request: {detail}", param=param,
+                              code=code or "upstream_invalid_request")
     return UpstreamError(f"{where} failed with HTTP {status}: {detail}")
 
 
