@@ -101,6 +101,18 @@ def test_defaults_images_json_modes_and_n():
     assert request["messages"][1]["content"] == [{"type": "text", "text": "I can't help with that."}]
 
 
+def test_native_extras_pass_and_legacy_functions_are_refused_not_dropped():
+    body = {"messages": [{"role": "user", "content": "x"}], "top_k": 40,
+            "thinking": {"type": "enabled", "budget_tokens": 2048}}
+    request = to_messages_request(body, "m")
+    assert request["top_k"] == 40 and request["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+    functions = [{"name": "get_weather", "parameters": {"type": "object"}}]
+    with pytest.raises(InvalidRequest, match="'functions' .* send 'tools'"):
+        to_messages_request({"messages": [{"role": "user", "content": "x"}], "functions": functions}, "m")
+    with pytest.raises(InvalidRequest, match="'function_call'"):
+        to_messages_request({"messages": [{"role": "user", "content": "x"}], "function_call": "auto"}, "m")
+
+
 def test_cache_control_breakpoints_are_kept():
     part = {"type": "text", "text": "long system prompt", "cache_control": {"type": "ephemeral"}}
     request = to_messages_request({"messages": [{"role": "system", "content": [part]},

@@ -142,10 +142,19 @@ def _tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
     return translated
 
 
+# Messages parameters with no OpenAI counterpart: a client sends them as extra body fields, and they
+# go to Anthropic as they are (OpenAI-compatible upstreams get every extra field unchanged anyway).
+ANTHROPIC_NATIVE_FIELDS = ("top_k", "thinking")
+
+
 def to_messages_request(body: Mapping[str, Any], upstream_model: str) -> dict[str, Any]:
     """An Anthropic Messages request equivalent to an OpenAI chat-completions request."""
     if (body.get("n") or 1) > 1:
         raise InvalidRequest("n > 1 is not supported by Anthropic deployments; send n=1", param="n")
+    for legacy in ("functions", "function_call"):
+        if body.get(legacy) is not None:
+            raise InvalidRequest(f"'{legacy}' (deprecated by OpenAI) cannot be sent to an Anthropic deployment; "
+                                 "send 'tools' and 'tool_choice' instead", param=legacy)
     system, messages = _translate_messages(body.get("messages") or [])
     request: dict[str, Any] = {
         "model": upstream_model,
@@ -182,6 +191,9 @@ def to_messages_request(body: Mapping[str, Any], upstream_model: str) -> dict[st
         request["tool_choice"] = choice
     if body.get("user"):
         request["metadata"] = {"user_id": str(body["user"])}
+    for native in ANTHROPIC_NATIVE_FIELDS:  # the Messages API's own parameters, sent as OpenAI extras
+        if body.get(native) is not None:
+            request[native] = body[native]
     if body.get("stream"):
         request["stream"] = True
     return request
