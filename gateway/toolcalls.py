@@ -14,8 +14,23 @@ import referencing.exceptions
 import referencing.jsonschema
 
 
+def tool_name(spec: Any) -> str | None:
+    """The name in a tool, a named tool_choice or a tool call: {'type': 'function', 'function': {'name'}}
+    or {'type': 'custom', 'custom': {'name'}} (the type defaults to function)."""
+    if not isinstance(spec, Mapping):
+        return None
+    inner = spec.get(spec.get("type", "function"))
+    name = inner.get("name") if isinstance(inner, Mapping) else None
+    return name if isinstance(name, str) else None
+
+
+def is_function_tool(tool: Mapping[str, Any]) -> bool:
+    """A function tool (JSON arguments under a schema), as opposed to a custom tool (free-form input)."""
+    return tool.get("type", "function") == "function"
+
+
 def _tools_by_name(request: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    return {tool["function"]["name"]: tool["function"] for tool in request.get("tools") or ()}
+    return {tool["function"]["name"]: tool["function"] for tool in request.get("tools") or () if is_function_tool(tool)}
 
 
 def _no_retrieval(uri: str) -> referencing.Resource:
@@ -98,7 +113,16 @@ def tool_call_problems(message: Mapping[str, Any], request: Mapping[str, Any]) -
     problems: list[str] = []
     if choice == "required" and not calls:
         problems.append("tool_choice is 'required' but the answer calls no tool")
-    if isinstance(choice, Mapping):
+    if isinstance(choice, Mapping) and choice.get("type") == "allowed_tools":
+        allowed = choice.get("allowed_tools") or {}
+        names = {tool_name(tool) for tool in allowed.get("tools") or ()}
+        if allowed.get("mode") == "required" and not calls:
+            problems.append("tool_choice requires a call to one of its allowed_tools, and the answer calls none")
+        for call in calls:
+            if tool_name(call) not in names:
+                problems.append(f"tool_choice allows only {', '.join(sorted(map(str, names)))}; "
+                                f"the answer calls {tool_name(call)!r}")
+    elif isinstance(choice, Mapping):
         wanted = (choice.get("function") or {}).get("name")
         if not any((call.get("function") or {}).get("name") == wanted for call in calls):
             problems.append(f"tool_choice requires a call to {wanted!r}")
@@ -145,11 +169,14 @@ def needs_validation(request: Mapping[str, Any]) -> bool:
     """Whether answers to this request are checked and repaired (tools offered, or a json_schema asked for).
 
     A request for several choices (n > 1) is passed through unchecked: a repair asks again for one answer,
-    and it cannot stand in for a single choice among several.
+    and it cannot stand in for a single choice among several. So is one offering custom tools.
     """
     if (request.get("n") or 1) > 1:
         return False
-    return bool(request.get("tools")) or (request.get("response_format") or {}).get("type") == "json_schema"
+    tools = request.get("tools") or ()
+    if not all(is_function_tool(tool) for tool in tools):
+        return False  # a custom tool's input is free-form text: nothing to check it against
+    return bool(tools) or (request.get("response_format") or {}).get("type") == "json_schema"
 
 
 def non_streaming(request: Mapping[str, Any]) -> dict[str, Any]:

@@ -136,4 +136,5 @@ def answer_chars(answer: Mapping[str, Any]) -> int:
         chars += len(message.get("content") or "")
         for call in message.get("tool_calls") or ():
             chars += len((call.get("function") or {}).get("arguments") or "")
+            chars += len((call.get("custom") or {}).get("input") or "")
     return chars

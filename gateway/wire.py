@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from gateway.errors import InvalidRequest
-from gateway.toolcalls import schema_error
+from gateway.toolcalls import schema_error, tool_name
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 TOOL_CHOICES = frozenset({"none", "auto", "required"})
@@ -65,6 +65,13 @@ def _check_content(content: Any, where: str, *, allow_none: bool) -> None:
 
 def _check_tool_calls(calls: list[Any], where: str) -> None:
     for j, call in enumerate(calls):
+        if isinstance(call, Mapping) and call.get("type") == "custom":
+            custom = call.get("custom")
+            if (not isinstance(custom, Mapping) or not isinstance(custom.get("name"), str)
+                    or not isinstance(custom.get("input", ""), str)):
+                raise InvalidRequest(f"{where}.tool_calls[{j}] of type 'custom' must be {{'id', 'type': 'custom', "
+                                     "'custom': {'name', 'input'}}", param=where)
+            continue
         function = call.get("function") if isinstance(call, Mapping) else None
         if not isinstance(function, Mapping) or not isinstance(function.get("name"), str):
             raise InvalidRequest(f"{where}.tool_calls[{j}] must be {{'id', 'type': 'function', 'function': "
@@ -102,9 +109,16 @@ def _check_tools(body: Mapping[str, Any]) -> set[str]:
         raise InvalidRequest("'tools' must be an array of function tools", param="tools")
     names = set()
     for i, tool in enumerate(tools):
+        if isinstance(tool, Mapping) and tool.get("type") == "custom":
+            name = tool_name(tool)
+            if not name:
+                raise InvalidRequest(f"tools[{i}] of type 'custom' needs {{'custom': {{'name': ...}}}}", param="tools")
+            names.add(name)
+            continue
         function = tool.get("function") if isinstance(tool, Mapping) else None
         if not isinstance(function, Mapping) or tool.get("type", "function") != "function":
-            raise InvalidRequest(f"tools[{i}] must be {{'type': 'function', 'function': {{...}}}}", param="tools")
+            raise InvalidRequest(f"tools[{i}] must be {{'type': 'function', 'function': {{...}}}} or "
+                                 "{'type': 'custom', 'custom': {...}}", param="tools")
         if not isinstance(function.get("name"), str) or not function["name"]:
             raise InvalidRequest(f"tools[{i}].function.name is required", param="tools")
         if function.get("parameters") is not None and not isinstance(function["parameters"], Mapping):
@@ -121,13 +135,25 @@ def _check_tool_choice(choice: Any, tool_names: set[str]) -> None:
         if choice in ("required",) and not tool_names:
             raise InvalidRequest("tool_choice 'required' needs at least one tool in 'tools'", param="tool_choice")
         return
+    if isinstance(choice, Mapping) and choice.get("type") == "allowed_tools":
+        allowed = choice.get("allowed_tools")
+        listed = allowed.get("tools") if isinstance(allowed, Mapping) else None
+        if not isinstance(listed, list) or not listed or allowed.get("mode") not in ("auto", "required"):
+            raise InvalidRequest("tool_choice.allowed_tools needs a 'mode' ('auto' or 'required') and a non-empty "
+                                 "'tools' array", param="tool_choice")
+        for spec in listed:
+            if tool_name(spec) not in tool_names:
+                raise InvalidRequest(f"tool_choice.allowed_tools names {tool_name(spec)!r}, which is not in 'tools'",
+                                     param="tool_choice")
+        return
     if isinstance(choice, Mapping):
-        name = (choice.get("function") or {}).get("name") if isinstance(choice.get("function"), Mapping) else None
-        if isinstance(name, str) and name in tool_names:
+        name = tool_name(choice)
+        if name is not None and name in tool_names:
             return
-        raise InvalidRequest(f"tool_choice names function {name!r}, which is not in 'tools'", param="tool_choice")
+        raise InvalidRequest(f"tool_choice names tool {name!r}, which is not in 'tools'", param="tool_choice")
     raise InvalidRequest(
-        "tool_choice must be 'none', 'auto', 'required' or {'type': 'function', 'function': {'name': ...}}",
+        "tool_choice must be 'none', 'auto', 'required', {'type': 'function', 'function': {'name': ...}}, "
+        "{'type': 'custom', 'custom': {'name': ...}} or {'type': 'allowed_tools', ...}",
         param="tool_choice",
     )
 

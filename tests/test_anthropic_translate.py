@@ -113,6 +113,22 @@ def test_native_extras_pass_and_legacy_functions_are_refused_not_dropped():
         to_messages_request({"messages": [{"role": "user", "content": "x"}], "function_call": "auto"}, "m")
 
 
+def test_allowed_tools_become_the_offered_tools_and_custom_tools_are_refused():
+    body = {"messages": [{"role": "user", "content": "x"}], "tools": TOOLS, "tool_choice": {
+        "type": "allowed_tools", "allowed_tools": {"mode": "required", "tools": [
+            {"type": "function", "function": {"name": "get_time"}}]}}}
+    request = to_messages_request(body, "m")
+    assert [tool["name"] for tool in request["tools"]] == ["get_time"]
+    assert request["tool_choice"] == {"type": "any"}
+    custom = {"type": "custom", "custom": {"name": "sql"}}
+    with pytest.raises(InvalidRequest, match="custom tools cannot be sent"):
+        to_messages_request({"messages": [{"role": "user", "content": "x"}], "tools": [*TOOLS, custom]}, "m")
+    with pytest.raises(InvalidRequest, match="custom tool calls cannot be sent"):
+        to_messages_request({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": None,
+                             "tool_calls": [{"id": "c", "type": "custom", "custom": {"name": "sql", "input": "q"}}]}]},
+                            "m")
+
+
 def test_cache_control_breakpoints_are_kept():
     part = {"type": "text", "text": "long system prompt", "cache_control": {"type": "ephemeral"}}
     request = to_messages_request({"messages": [{"role": "system", "content": [part]},

@@ -73,6 +73,13 @@ def test_malformed_bodies(gateway, content, fragment):
     ({**HELLO, "tools": [{"type": "function", "function": {"name": "f", "parameters": {
         "type": "object", "properties": {"a": {"$ref": "https://schemas.example/a.json"}}}}}]},
      "tools", "the gateway does not fetch schemas"),
+    ({**HELLO, "tools": [{"type": "custom", "custom": {"description": "no name"}}]}, "tools", "needs {'custom'"),
+    ({**HELLO, "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {
+        "type": "allowed_tools", "allowed_tools": {"mode": "required", "tools": [
+            {"type": "function", "function": {"name": "g"}}]}}}, "tool_choice", "names 'g', which is not in 'tools'"),
+    ({**HELLO, "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {
+        "type": "allowed_tools", "allowed_tools": {"mode": "sometimes", "tools": [
+            {"type": "function", "function": {"name": "f"}}]}}}, "tool_choice", "'auto' or 'required'"),
     ({"model": 5, "messages": [{"role": "user", "content": "x"}]}, "model", "must be a string"),
     # JSON arrays and objects where a name belongs (found by fuzzing: these were 500s, not 400s)
     ({"model": "auto", "messages": [{"role": {"name": "user"}, "content": "x"}]}, "messages[0]", "role must be one of"),

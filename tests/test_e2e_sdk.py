@@ -134,6 +134,31 @@ def test_an_answer_without_usage_is_billed_as_estimated_streamed_or_not(gateway,
     assert plain.usage == streamed.usage and plain.cost_usd == streamed.cost_usd
 
 
+def test_custom_tools_and_allowed_tools_pass_through_unchanged(gateway, upstream):
+    grammar = {"type": "custom", "custom": {"name": "sql", "description": "one SQL query",
+                                            "format": {"type": "grammar", "grammar": {"syntax": "lark",
+                                                                                      "definition": "start: /.+/"}}}}
+    history = [{"role": "user", "content": "count users"},
+               {"role": "assistant", "content": None, "tool_calls": [
+                   {"id": "call_0", "type": "custom", "custom": {"name": "sql", "input": "SELECT 1"}}]},
+               {"role": "tool", "tool_call_id": "call_0", "content": "1"},
+               {"role": "user", "content": "now count orders"}]
+    call = {"id": "call_1", "type": "custom", "custom": {"name": "sql", "input": "SELECT count(*) FROM orders"}}
+    upstream.handler = lambda path, body: Reply(json={**openai_answer(body), "choices": [{
+        "index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": None,
+                                                               "tool_calls": [call]}}]})
+    sdk = client(gateway)
+    tools = [grammar, *TOOLS]
+    for choice in ({"type": "custom", "custom": {"name": "sql"}},
+                   {"type": "allowed_tools", "allowed_tools": {"mode": "required", "tools": [
+                       {"type": "custom", "custom": {"name": "sql"}}]}}):
+        answer = sdk.chat.completions.create(model="gpt-5.5", messages=history, tools=tools, tool_choice=choice)
+        assert answer.choices[0].message.tool_calls[0].custom.input == "SELECT count(*) FROM orders"
+        sent = upstream.seen[-1].body
+        assert (sent["tools"], sent["tool_choice"], sent["messages"]) == (tools, choice, history)
+    assert len(upstream.seen) == 2  # passed through unchecked: no repair of a free-form call
+
+
 async def test_async_client_streaming_and_not(gateway, upstream):
     sdk = openai.AsyncOpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
     answer = await sdk.chat.completions.create(model="cheap", messages=[{"role": "user", "content": "hi"}])

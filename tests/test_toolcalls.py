@@ -134,3 +134,14 @@ def test_refs_resolve_inside_the_schema_only_and_nothing_is_fetched():
             raise AssertionError("the gateway fetched a client's $ref")
         except BlockingIOError:
             pass
+
+
+def test_allowed_tools_limit_the_calls_and_custom_tools_are_not_checked():
+    allowed = {"type": "allowed_tools", "allowed_tools": {"mode": "required", "tools": [
+        {"type": "function", "function": {"name": "now"}}]}}
+    request = {**REQUEST, "tool_choice": allowed}
+    assert answer_problems(message(call("now", "{}")), request) == []
+    assert any("allows only now" in p for p in answer_problems(message(call()), request))
+    assert any("calls none" in p for p in answer_problems(message(content="no"), request))
+    custom = {**REQUEST, "tools": [*REQUEST["tools"], {"type": "custom", "custom": {"name": "sql"}}]}
+    assert needs_validation(REQUEST) and not needs_validation(custom)

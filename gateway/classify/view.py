@@ -68,7 +68,8 @@ def _tool_text(tools: Any, functions: Any) -> str:
     for spec in [*(tools if isinstance(tools, list) else ()), *(functions if isinstance(functions, list) else ())]:
         if not isinstance(spec, Mapping):
             continue
-        fn = spec.get("function") if isinstance(spec.get("function"), Mapping) else spec
+        inner = spec.get("function") or spec.get("custom")
+        fn = inner if isinstance(inner, Mapping) else spec
         for key in ("name", "description"):
             value = fn.get(key)
             if isinstance(value, str):

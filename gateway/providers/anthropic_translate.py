@@ -14,6 +14,7 @@ import orjson
 
 from gateway.errors import InvalidRequest, UpstreamError
 from gateway.providers.shapes import ANTHROPIC_USAGE_COUNTS, ANTHROPIC_USAGE_DETAILS, usage_problem
+from gateway.toolcalls import is_function_tool, tool_name
 from gateway.usage import Usage, from_anthropic, merge_anthropic
 
 DEFAULT_MAX_TOKENS = 8192
@@ -75,6 +76,9 @@ def _content_blocks(content: Any) -> list[dict[str, Any]]:
 def _tool_use_blocks(tool_calls: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     blocks = []
     for call in tool_calls:
+        if call.get("type") == "custom":
+            raise InvalidRequest("custom tool calls cannot be sent to an Anthropic deployment (function calls can)",
+                                 param="messages")
         function = call.get("function") or {}
         arguments = function.get("arguments") or "{}"
         try:
@@ -142,6 +146,16 @@ def _tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
     return translated
 
 
+def _allowed(tools: list[Mapping[str, Any]], choice: Any) -> tuple[list[Mapping[str, Any]], Any]:
+    """OpenAI's allowed_tools tool_choice in Messages terms: only the allowed tools offered, chosen freely
+    ('auto') or one of them required ('required')."""
+    if not (isinstance(choice, Mapping) and choice.get("type") == "allowed_tools"):
+        return tools, choice
+    allowed = choice.get("allowed_tools") or {}
+    names = {tool_name(spec) for spec in allowed.get("tools") or ()}
+    return [tool for tool in tools if tool_name(tool) in names], allowed.get("mode", "auto")
+
+
 # Messages parameters with no OpenAI counterpart: a client sends them as extra body fields, and they
 # go to Anthropic as they are (OpenAI-compatible upstreams get every extra field unchanged anyway).
 ANTHROPIC_NATIVE_FIELDS = ("top_k", "thinking")
@@ -177,17 +191,21 @@ def to_messages_request(body: Mapping[str, Any], upstream_model: str) -> dict[st
     stop = body.get("stop")
     if stop:
         request["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
-    if body.get("tools"):
+    tools, tool_choice = _allowed(body.get("tools") or [], body.get("tool_choice"))
+    if tools:
+        if not all(is_function_tool(tool) for tool in tools):
+            raise InvalidRequest("custom tools cannot be sent to an Anthropic deployment (function tools can)",
+                                 param="tools")
         request["tools"] = [
             {
                 "name": tool["function"]["name"],
                 "description": tool["function"].get("description", ""),
                 "input_schema": tool["function"].get("parameters") or {"type": "object", "properties": {}},
             }
-            for tool in body["tools"]
+            for tool in tools
         ]
-    choice = _tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
-    if choice and body.get("tools"):
+    choice = _tool_choice(tool_choice, body.get("parallel_tool_calls"))
+    if choice and tools:
         request["tool_choice"] = choice
     if body.get("user"):
         request["metadata"] = {"user_id": str(body["user"])}

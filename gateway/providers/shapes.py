@@ -70,6 +70,17 @@ def _tool_calls_problem(calls: Any, where: str, partial: bool) -> str | None:
             return f"{where}.tool_calls[{i}].index is not an integer"
         if call_id is not None and not isinstance(call_id, str):
             return f"{where}.tool_calls[{i}].id is not a string"
+        if call.get("type") == "custom" or "custom" in call:  # a custom tool's call: free-form input
+            custom = call.get("custom")
+            if custom is None and partial:
+                continue
+            if not isinstance(custom, Mapping):
+                return f"{where}.tool_calls[{i}].custom is not an object"
+            for key in ("name", "input"):
+                value = custom.get(key)
+                if not (isinstance(value, str) or (partial and value is None)):
+                    return f"{where}.tool_calls[{i}].custom.{key} is not a string"
+            continue
         function = call.get("function")
         if function is None and partial:
             continue

@@ -22,6 +22,7 @@ import orjson
 from gateway.catalogue import Deployment
 from gateway.errors import UpstreamError
 from gateway.providers.base import Completion
+from gateway.toolcalls import is_function_tool, tool_name
 from gateway.usage import Usage, estimate_tokens
 
 WORDS = (
@@ -132,15 +133,15 @@ class SimulatedProvider:
 
     @staticmethod
     def _tool_call(body: Mapping[str, Any], rng: random.Random, validity: float) -> dict[str, Any] | None:
-        tools = body.get("tools") or []
+        functions = [tool["function"] for tool in body.get("tools") or () if is_function_tool(tool)]
         choice = body.get("tool_choice", "auto")
         last_role = (body.get("messages") or [{}])[-1].get("role")
-        if not tools or choice == "none" or (choice == "auto" and last_role == "tool"):
-            return None
-        function = tools[0]["function"]
-        if isinstance(choice, Mapping):
-            wanted = (choice.get("function") or {}).get("name")
-            function = next((t["function"] for t in tools if t["function"]["name"] == wanted), function)
+        if not functions or choice == "none" or (choice == "auto" and last_role == "tool"):
+            return None  # (custom tools take free-form text: the simulation answers those in words)
+        function = functions[0]
+        if isinstance(choice, Mapping) and choice.get("type", "function") == "function":
+            wanted = tool_name(choice)
+            function = next((f for f in functions if f["name"] == wanted), function)
         schema = function.get("parameters") or {}
         arguments = orjson.dumps(_sample_object(schema, rng)).decode()
         if rng.random() >= validity:
