@@ -409,6 +409,21 @@ def test_stream_cut_cleanly_midway_ends_with_an_error_event(gateway, upstream):
     assert record.error_code == "upstream_error" and record.usage.output > 0 and record.cost_usd > 0
 
 
+def test_a_stream_of_two_choices_cut_after_the_first_finished_ends_with_an_error_event(gateway, upstream):
+    def chunk(index, delta, finish=None):
+        return {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                "choices": [{"index": index, "delta": delta, "finish_reason": finish}]}
+
+    upstream.handler = lambda path, body: Reply(sse=[chunk(0, {"content": "one"}), chunk(1, {"content": "tw"}),
+                                                     chunk(0, {}, "stop")])  # EOF: choice 1 never finished
+    status, _, events = stream_events(gateway, {**V4, "n": 2})
+    assert status == 200 and events[-2]["error"]["code"] == "upstream_error" and events[-1] == "[DONE]"
+    upstream.handler = lambda path, body: Reply(sse=[chunk(0, {"content": "one"}), chunk(1, {"content": "two"}),
+                                                     chunk(0, {}, "stop"), chunk(1, {}, "length")])
+    status, _, events = stream_events(gateway, {**V4, "n": 2})  # both finished: whole without [DONE]
+    assert status == 200 and all("error" not in e for e in events[:-1]) and events[-1] == "[DONE]"
+
+
 def test_anthropic_stream_cut_before_message_stop_ends_with_an_error_event(gateway, upstream):
     text = "Hello from Claude, and then the connection closed."
     upstream.handler = lambda path, body: Reply(sse=anthropic_stream_events(text)[:4])  # no message_stop

@@ -22,8 +22,10 @@ class OpenAIChunkStream:
     """Chunks of an OpenAI-compatible SSE stream, recording usage when the upstream reports it."""
 
     def __init__(self, response: aiohttp.ClientResponse, deployment: Deployment,
-                 on_failure: Callable[[GatewayError], None] | None = None, secret: str | None = None) -> None:
+                 on_failure: Callable[[GatewayError], None] | None = None, secret: str | None = None,
+                 choices: int = 1) -> None:
         self._response = response
+        self._choices = choices  # the request's n: a stream is whole once each of them has finished
         self._deployment = deployment
         self._secret = secret  # scrubbed from the upstream's own error text
         self._events = SSEReader(response, deployment)
@@ -50,7 +52,9 @@ class OpenAIChunkStream:
             await chunks.aclose()  # closed with this one, not left for the garbage collector
 
     async def _chunks(self) -> AsyncGenerator[dict[str, Any], None]:
-        finished = False  # a finish_reason was seen: the answer is whole even if [DONE] never comes
+        # Every choice has its finish_reason: the answer is whole even if [DONE] never comes.
+        finished = False
+        done: set[Any] = set()  # the indexes of the choices that finished
         async for _event, data in self._events:
             if data == b"[DONE]":
                 return
@@ -71,8 +75,10 @@ class OpenAIChunkStream:
             if chunk.get("usage"):
                 self.usage = from_openai(chunk["usage"])
             if not finished:
-                choices = chunk.get("choices")
-                finished = bool(choices) and bool(choices[0].get("finish_reason"))
+                for choice in chunk.get("choices") or ():
+                    if choice.get("finish_reason"):
+                        done.add(choice.get("index", 0))
+                finished = len(done) >= self._choices
             yield chunk
         if not finished:
             # A clean EOF mid-answer (a proxy or upstream restart) must not pass for a finished answer.
@@ -154,4 +160,4 @@ class OpenAICompatProvider:
         # A replica can also fail after its headers (an error event, a cut, a read timeout): that
         # moves its prefixes too, so the dispatcher's retry before the first chunk goes elsewhere.
         on_failure = (lambda exc: self._failed(deployment, base_url, exc)) if deployment.replicas else None
-        return OpenAIChunkStream(response, deployment, on_failure, secret)
+        return OpenAIChunkStream(response, deployment, on_failure, secret, body.get("n") or 1)
