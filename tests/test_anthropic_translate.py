@@ -39,8 +39,7 @@ def test_tools_round_trip_with_multi_turn_tool_results():
         "model": "claude-opus-4-7",
         "max_tokens": 300,
         "system": "You are terse.\n\nUse metric units.",
-        "temperature": 1.0,
-        "top_p": 0.8,
+        "temperature": 1.0,  # (and no top_p: recent Claude models refuse the two together)
         "stop_sequences": ["###"],
         "metadata": {"user_id": "u-7"},
         "tools": [
@@ -106,6 +105,10 @@ def test_native_extras_pass_and_legacy_functions_are_refused_not_dropped():
             "thinking": {"type": "enabled", "budget_tokens": 2048}}
     request = to_messages_request(body, "m")
     assert request["top_k"] == 40 and request["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+    # Recent Claude models refuse temperature and top_p together: temperature is kept.
+    request = to_messages_request({**body, "temperature": 0.2, "top_p": 0.9}, "m")
+    assert request["temperature"] == 0.2 and "top_p" not in request
+    assert to_messages_request({**body, "top_p": 0.9}, "m")["top_p"] == 0.9
     functions = [{"name": "get_weather", "parameters": {"type": "object"}}]
     with pytest.raises(InvalidRequest, match="'functions' .* send 'tools'"):
         to_messages_request({"messages": [{"role": "user", "content": "x"}], "functions": functions}, "m")

@@ -186,7 +186,8 @@ def to_messages_request(body: Mapping[str, Any], upstream_model: str) -> dict[st
         request["system"] = "\n\n".join(block["text"] for block in system) if plain else system
     if body.get("temperature") is not None:
         request["temperature"] = min(float(body["temperature"]), 1.0)  # Messages accepts 0..1
-    if body.get("top_p") is not None:
+    if body.get("top_p") is not None and "temperature" not in request:
+        # Claude models since Opus 4.1 and Sonnet 4.5 refuse both ("use only one"): temperature wins.
         request["top_p"] = body["top_p"]
     stop = body.get("stop")
     if stop:
