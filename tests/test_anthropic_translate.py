@@ -132,6 +132,24 @@ def test_allowed_tools_become_the_offered_tools_and_custom_tools_are_refused():
                             "m")
 
 
+def test_images_in_tool_results_are_kept_and_an_empty_conversation_is_refused():
+    body = {"messages": [
+        {"role": "user", "content": "look"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "screenshot", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": [
+            {"type": "text", "text": "the screen"},
+            {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]}]}
+    result = to_messages_request(body, "m")["messages"][-1]["content"][0]
+    assert result["type"] == "tool_result" and result["content"] == [
+        {"type": "text", "text": "the screen"},
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}}]
+    plain = {**body, "messages": [*body["messages"][:2], {"role": "tool", "tool_call_id": "c1", "content": "42"}]}
+    assert to_messages_request(plain, "m")["messages"][-1]["content"][0]["content"] == "42"
+    with pytest.raises(InvalidRequest, match="no user or assistant content"):
+        to_messages_request({"messages": [{"role": "system", "content": "be brief"}]}, "m")
+
+
 def test_cache_control_breakpoints_are_kept():
     part = {"type": "text", "text": "long system prompt", "cache_control": {"type": "ephemeral"}}
     request = to_messages_request({"messages": [{"role": "system", "content": [part]},

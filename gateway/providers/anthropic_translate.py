@@ -117,11 +117,18 @@ def _translate_messages(openai_messages: list[Mapping[str, Any]]) -> tuple[list[
             blocks = _content_blocks(content) + _tool_use_blocks(message.get("tool_calls") or [])
             _append(messages, "assistant", blocks)
         elif role == "tool":
-            result = {"type": "tool_result", "tool_use_id": message.get("tool_call_id"), "content": _text_of(content)}
-            _append(messages, "user", [result])
+            # A result with images keeps them (tool_result takes text and image blocks); text stays a string.
+            images = isinstance(content, list) and any(
+                isinstance(part, Mapping) and part.get("type") == "image_url" for part in content)
+            output = _content_blocks(content) if images else _text_of(content)
+            _append(messages, "user", [{"type": "tool_result", "tool_use_id": message.get("tool_call_id"),
+                                        "content": output}])
         else:
             raise InvalidRequest(f"messages with role {role!r} cannot be sent to an Anthropic deployment",
                                  param="messages")
+    if not messages:
+        raise InvalidRequest("the conversation has no user or assistant content to send to an Anthropic deployment "
+                             "(system messages alone are not a conversation)", param="messages")
     return system, messages
 
 
