@@ -57,6 +57,21 @@ def usage_problem(usage: Any, counts: tuple[str, ...] = USAGE_COUNTS,
     return None
 
 
+def _call_body_problem(call: Mapping[str, Any], part: str, keys: tuple[str, str], where: str,
+                       partial: bool) -> str | None:
+    """What is wrong with a tool call's `part` ({'name', 'arguments'} or a custom call's {'name', 'input'})."""
+    body = call.get(part)
+    if body is None and partial:
+        return None
+    if not isinstance(body, Mapping):
+        return f"{where}.{part} is not an object"
+    for key in keys:
+        value = body.get(key)
+        if not (isinstance(value, str) or (partial and value is None)):  # deltas send pieces
+            return f"{where}.{part}.{key} is not a string"
+    return None
+
+
 def _tool_calls_problem(calls: Any, where: str, partial: bool) -> str | None:
     if calls is None:
         return None
@@ -71,25 +86,11 @@ def _tool_calls_problem(calls: Any, where: str, partial: bool) -> str | None:
         if call_id is not None and not isinstance(call_id, str):
             return f"{where}.tool_calls[{i}].id is not a string"
         if call.get("type") == "custom" or "custom" in call:  # a custom tool's call: free-form input
-            custom = call.get("custom")
-            if custom is None and partial:
-                continue
-            if not isinstance(custom, Mapping):
-                return f"{where}.tool_calls[{i}].custom is not an object"
-            for key in ("name", "input"):
-                value = custom.get(key)
-                if not (isinstance(value, str) or (partial and value is None)):
-                    return f"{where}.tool_calls[{i}].custom.{key} is not a string"
-            continue
-        function = call.get("function")
-        if function is None and partial:
-            continue
-        if not isinstance(function, Mapping):
-            return f"{where}.tool_calls[{i}].function is not an object"
-        for key in ("name", "arguments"):
-            value = function.get(key)
-            if not (isinstance(value, str) or (partial and value is None)):  # deltas send pieces
-                return f"{where}.tool_calls[{i}].function.{key} is not a string"
+            problem = _call_body_problem(call, "custom", ("name", "input"), f"{where}.tool_calls[{i}]", partial)
+        else:
+            problem = _call_body_problem(call, "function", ("name", "arguments"), f"{where}.tool_calls[{i}]", partial)
+        if problem:
+            return problem
     return None
 
 
