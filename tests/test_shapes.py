@@ -21,6 +21,8 @@ def test_well_formed_answers_and_chunks_pass():
     assert chunk_problem({"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"arguments": "{"}}]}}]}) is None
     assert chunk_problem({"choices": [{"delta": {"tool_calls": [{"index": 0, "id": "c1"}]}}]}) is None
     assert chunk_problem({"choices": [], "usage": {"prompt_tokens": 12.0, "completion_tokens": 5}}) is None
+    assert chunk_problem({"choices": [{"index": 1, "delta": {"tool_calls": [
+        {"index": 0, "custom": {"input": "SELECT"}}]}}]}) is None  # a custom call's input, in pieces
 
 
 @pytest.mark.parametrize(("answer", "problem"), [
@@ -32,6 +34,9 @@ def test_well_formed_answers_and_chunks_pass():
     ({"choices": [{"message": {"tool_calls": [{"function": {"name": "f", "arguments": {}}}]}}]},
      "tool_calls[0].function.arguments is not a string"),
     ({"choices": [{"finish_reason": 1, "message": {}}]}, "finish_reason is not a string"),
+    ({"choices": [{"index": [1], "message": {}}]}, "choices[0].index is not an integer"),
+    ({"choices": [{"message": {"tool_calls": [{"type": "custom", "custom": {"name": "sql", "input": 5}}]}}]},
+     "tool_calls[0].custom.input is not a string"),
     ({"choices": [], "usage": [12]}, "usage is not an object"),
 ])
 def test_malformed_answers_are_named(answer, problem):

@@ -113,6 +113,9 @@ def _choices_problem(choices: Any, part: str, partial: bool) -> str | None:
     for i, choice in enumerate(choices):
         if not isinstance(choice, Mapping):
             return f"choices[{i}] is not an object"
+        index = choice.get("index")
+        if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
+            return f"choices[{i}].index is not an integer"
         finish = choice.get("finish_reason")
         if finish is not None and not isinstance(finish, str):
             return f"choices[{i}].finish_reason is not a string"
