@@ -19,7 +19,8 @@ def tool_name(spec: Any) -> str | None:
     or {'type': 'custom', 'custom': {'name'}} (the type defaults to function)."""
     if not isinstance(spec, Mapping):
         return None
-    inner = spec.get(spec.get("type", "function"))
+    kind = spec.get("type", "function")
+    inner = spec.get(kind) if isinstance(kind, str) else None
     name = inner.get("name") if isinstance(inner, Mapping) else None
     return name if isinstance(name, str) else None
 
@@ -64,6 +65,17 @@ def _refs(schema: Any) -> list[str]:
 @functools.lru_cache(maxsize=2048)
 def _compiled(schema_json: bytes) -> Any:
     schema = orjson.loads(schema_json)
+    try:
+        return _compile(schema)
+    except jsonschema.SchemaError:
+        raise
+    except (AttributeError, TypeError, ValueError, LookupError, referencing.exceptions.Unresolvable) as exc:
+        # jsonschema and referencing read keywords such as $schema and $id without checking their types
+        # first: whatever they trip on in a client's schema is the client's to fix, not a server error.
+        raise jsonschema.SchemaError(f"the schema cannot be compiled ({type(exc).__name__}: {exc})"[:300]) from None
+
+
+def _compile(schema: Any) -> Any:
     validator_class = jsonschema.validators.validator_for(schema)
     validator_class.check_schema(schema)  # raises SchemaError for a schema that is itself invalid
     refs = _refs(schema)

@@ -80,6 +80,10 @@ def test_malformed_bodies(gateway, content, fragment):
     ({**HELLO, "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {
         "type": "allowed_tools", "allowed_tools": {"mode": "sometimes", "tools": [
             {"type": "function", "function": {"name": "f"}}]}}}, "tool_choice", "'auto' or 'required'"),
+    ({**HELLO, "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {
+        "$schema": 5, "type": "object"}}}}, "response_format", "cannot be compiled"),
+    ({**HELLO, "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": ["function"]}},
+     "tool_choice", "not in 'tools'"),
     ({"model": 5, "messages": [{"role": "user", "content": "x"}]}, "model", "must be a string"),
     # JSON arrays and objects where a name belongs (found by fuzzing: these were 500s, not 400s)
     ({"model": "auto", "messages": [{"role": {"name": "user"}, "content": "x"}]}, "messages[0]", "role must be one of"),
