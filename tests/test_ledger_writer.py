@@ -118,6 +118,26 @@ async def test_a_row_the_database_refuses_is_kept_aside_not_retried_forever(
     assert not list(spool.glob("spool-*.jsonl"))
 
 
+async def test_values_postgresql_refuses_are_kept_aside_and_the_rest_is_written(
+        ledger_url: str, tmp_path: Path) -> None:  # noqa: F811
+    spool = tmp_path / "spool"
+    writer = LedgerWriter(ledger_url, spool, flush_interval_s=0.05)
+    await writer.start()
+    bad = [make_record(900, error_code="bad\x00code"), make_record(901, team="t" * 129),
+           make_record(902, error_code="e" * 200)]
+    for i in range(30):
+        writer.record(make_record(i))
+        if i % 10 == 0:
+            writer.record(bad[i // 10])
+    await writer.close()
+    stored = (await ledger_totals(ledger_url))[0]
+    if ledger_url.startswith("postgresql"):  # SQLite stores all three as they are
+        assert (stored, writer.rows_rejected) == (30, 3)
+    else:
+        assert (stored, writer.rows_rejected) == (33, 0)
+    assert not list(spool.glob("spool-*.jsonl")) and writer.spool_rows == 0  # nothing left to retry forever
+
+
 async def test_a_live_writers_spool_file_is_not_replayed_under_it(
         ledger_url: str, tmp_path: Path) -> None:  # noqa: F811
     spool = tmp_path / "spool"

@@ -50,7 +50,11 @@ def _is_bad_data(exc: BaseException) -> bool:
     # timeout, missing table before `gateway db upgrade`) is a reason to spool and retry.
     if isinstance(exc, DataError | IntegrityError):
         return True
-    return isinstance(exc, StatementError) and not isinstance(exc, DBAPIError)
+    if isinstance(exc, DBAPIError):
+        # asyncpg's errors reach SQLAlchemy as plain DBAPIErrors: their SQLSTATE says which are about the row
+        # (class 22, data exception: a NUL, a value too long; class 23, integrity constraint violation).
+        return str(getattr(exc.orig, "sqlstate", "") or "")[:2] in ("22", "23")
+    return isinstance(exc, StatementError)
 
 
 class _Unavailable(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import re
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -60,9 +61,12 @@ def scrub(text: str, secret: str | None) -> str:
     return text.replace(secret, "[redacted]") if secret else text
 
 
+_NAME = re.compile(r"[A-Za-z0-9_.\-\[\]]{1,100}")
+
+
 def _short_name(value: Any, secret: str | None) -> str | None:
-    """An upstream's `param` or `code` worth passing on: a short string."""
-    return scrub(value, secret) if isinstance(value, str) and 0 < len(value) <= 100 else None
+    """An upstream's `param` or `code` worth passing on: a short identifier (it lands in the ledger too)."""
+    return scrub(value, secret) if isinstance(value, str) and _NAME.fullmatch(value) else None
 
 
 def _upstream_error(payload: bytes, secret: str | None) -> tuple[str, str | None, str | None]:
