@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -52,7 +53,7 @@ class KeyCache:
         self._task: asyncio.Task | None = None
         # Changes made through this replica win over a refresh that read the database before them.
         self._revoked: set[str] = set()
-        self._added: dict[str, KeyEntry] = {}
+        self._added: dict[str, tuple[KeyEntry, float]] = {}  # key hash -> (entry, when it was added)
         self.loaded = False
 
     def lookup(self, plaintext: str) -> KeyEntry | None:
@@ -70,17 +71,18 @@ class KeyCache:
     def add(self, row: KeyRow) -> None:
         """Make a just-created key usable immediately on this replica."""
         entry = KeyEntry(row.id, row.team, row.rpm, row.tpm)
-        self._added[row.key_hash] = entry
+        self._added[row.key_hash] = (entry, time.monotonic())
         self._keys = {**self._keys, row.key_hash: entry}
 
     def remove(self, key_id: str) -> None:
         """Make a just-revoked key unusable immediately on this replica."""
         self._revoked.add(key_id)
-        self._added = {h: e for h, e in self._added.items() if e.key_id != key_id}
+        self._added = {h: added for h, added in self._added.items() if added[0].key_id != key_id}
         self._keys = {h: e for h, e in self._keys.items() if e.key_id != key_id}
 
     async def refresh(self) -> None:
         """Reload keys and budgets from the database (keeps the old view if it fails)."""
+        read_at = time.monotonic()
         try:
             async with asyncio.timeout(10):
                 rows = await load_keys(self._engine)
@@ -90,17 +92,20 @@ class KeyCache:
             if not self.loaded:
                 await self._load_snapshot()
             return
-        self._install(rows, budget_rows)
+        self._install(rows, budget_rows, read_at)
         await self._save_snapshot(rows, budget_rows)
 
-    def _install(self, rows: list[KeyRow], budget_rows: list[BudgetRow]) -> None:
+    def _install(self, rows: list[KeyRow], budget_rows: list[BudgetRow], read_at: float) -> None:
+        """Swap in a view read from the database from `read_at` on (monotonic time)."""
         budgets: dict[tuple[str, str], list[BudgetRow]] = {}
         for budget in budget_rows:
             budgets.setdefault((budget.scope, budget.scope_id), []).append(budget)
         keys = {row.key_hash: KeyEntry(row.id, row.team, row.rpm, row.tpm) for row in rows
                 if row.id not in self._revoked}
-        self._added = {h: e for h, e in self._added.items() if h not in keys}  # now in the database
-        self._keys = {**keys, **self._added}
+        # A key added here stays until a read that began after it: one that read before may have missed it.
+        # Then it is in the database's view, or it was revoked meanwhile (by another replica) and is gone.
+        self._added = {h: added for h, added in self._added.items() if h not in keys and added[1] >= read_at}
+        self._keys = {**keys, **{h: entry for h, (entry, _) in self._added.items()}}
         self._budgets = {scope: tuple(items) for scope, items in budgets.items()}
         self.loaded = True
 
@@ -127,7 +132,7 @@ class KeyCache:
         snapshot = orjson.loads(raw)
         rows = [_SnapshotKey(*item) for item in snapshot["keys"]]
         budgets = [_budget(item) for item in snapshot["budgets"]]
-        self._install(rows, budgets)  # type: ignore[arg-type]
+        self._install(rows, budgets, float("-inf"))  # type: ignore[arg-type]  # older than any change here
         log.warning("serving %d keys from the shared snapshot until the database answers", len(rows))
 
     async def _run(self) -> None:

@@ -304,9 +304,10 @@ def test_master_key_and_admin_key_are_required_for_admin(ledger_gateway):
     assert response.status_code == 400 and response.json()["error"]["param"] == "team"
 
 
-def test_key_cache_changes_survive_a_refresh_that_read_before_them():
+def test_key_cache_changes_survive_a_refresh_that_read_before_them_and_no_longer(monkeypatch):
     from datetime import UTC, datetime
 
+    import gateway.keycache as module
     from gateway.keycache import KeyCache
     from gateway.ledger import KeyRow, hash_key
 
@@ -314,27 +315,40 @@ def test_key_cache_changes_survive_a_refresh_that_read_before_them():
     stale = KeyRow("key_old", hash_key("gw-old"), "gw-old", "t", None, datetime.now(UTC), None, None, None)
     fresh = KeyRow("key_new", hash_key("gw-new"), "gw-new", "t", None, datetime.now(UTC), None, None, None)
 
-    async def refresh_with(rows):
-        import gateway.keycache as module
+    async def no_budgets(engine):
+        return []
 
-        async def load_keys(engine):
-            return rows
+    monkeypatch.setattr(module, "load_budgets", no_budgets)
 
-        async def load_budgets(engine):
-            return []
+    async def scenario():
+        async def rows(result):
+            async def load_keys(engine):
+                return result
+            return load_keys
 
-        module.load_keys, original_keys = load_keys, module.load_keys
-        module.load_budgets, original_budgets = load_budgets, module.load_budgets
-        try:
-            await cache.refresh()
-        finally:
-            module.load_keys, module.load_budgets = original_keys, original_budgets
+        monkeypatch.setattr(module, "load_keys", await rows([stale]))
+        await cache.refresh()
+        read, changed = asyncio.Event(), asyncio.Event()
 
-    asyncio.run(refresh_with([stale]))
-    cache.remove("key_old")
-    cache.add(fresh)
-    asyncio.run(refresh_with([stale]))  # read before the revoke and the creation committed
-    assert cache.lookup("gw-old") is None and cache.lookup("gw-new") is not None
+        async def slow_read(engine):  # reads the database, then the changes below commit before it returns
+            read.set()
+            await changed.wait()
+            return [stale]
+
+        monkeypatch.setattr(module, "load_keys", slow_read)
+        refreshing = asyncio.create_task(cache.refresh())
+        await read.wait()
+        cache.remove("key_old")
+        cache.add(fresh)
+        changed.set()
+        await refreshing
+        assert cache.lookup("gw-old") is None and cache.lookup("gw-new") is not None
+        # Another replica revokes the new key: the next read that began after the creation no longer lists it.
+        monkeypatch.setattr(module, "load_keys", await rows([]))
+        await cache.refresh()
+        assert cache.lookup("gw-new") is None
+
+    asyncio.run(scenario())
 
 
 @pytest.mark.parametrize(("field", "value"), [
