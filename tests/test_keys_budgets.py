@@ -351,6 +351,40 @@ def test_key_cache_changes_survive_a_refresh_that_read_before_them_and_no_longer
     asyncio.run(scenario())
 
 
+@pytest.mark.parametrize(("method", "path", "body", "param"), [
+    ("POST", "/admin/keys", {"team": "t" * 129}, "team"),
+    ("POST", "/admin/keys", {"team": "a\x00b"}, "team"),
+    ("POST", "/admin/keys", {"team": "   "}, "team"),
+    ("POST", "/admin/keys", {"team": "default", "name": 5}, "name"),
+    ("POST", "/admin/keys", {"team": "default", "name": {"x": 1}}, "name"),
+    ("POST", "/admin/keys", {"team": "default", "name": "n" * 257}, "name"),
+    ("PUT", "/admin/budgets", {"scope": "team", "scope_id": "s" * 129, "limit_usd": 1, "period": "day"}, "scope_id"),
+    ("PUT", "/admin/budgets", {"scope": "team", "scope_id": {"x": 1}, "limit_usd": 1, "period": "day"}, "scope_id"),
+    ("PUT", "/admin/budgets", {"scope": "team", "limit_usd": 1, "period": "day"}, "scope_id"),
+])
+def test_admin_names_are_checked_before_the_database_sees_them(ledger_gateway, method, path, body, param):
+    response = admin(ledger_gateway, method, path, json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == param
+    assert admin(ledger_gateway, "DELETE", "/admin/keys/%00").status_code == 404
+
+
+def test_admin_answers_503_while_the_ledger_database_is_down(ledger_gateway, monkeypatch):
+    import gateway.ledger as ledger
+
+    async def refused(*args, **kwargs):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    for name in ("load_keys", "revoke_key", "create_key", "set_budget"):
+        monkeypatch.setattr(ledger, name, refused)
+    for method, path, body in [("GET", "/admin/keys", None), ("DELETE", "/admin/keys/key_x", None),
+                               ("POST", "/admin/keys", {"team": "default"}),
+                               ("PUT", "/admin/budgets", {"scope": "team", "scope_id": "default", "limit_usd": 1})]:
+        response = admin(ledger_gateway, method, path, json=body)
+        assert response.status_code == 503, (method, path, response.text)
+        assert response.json()["error"]["code"] == "ledger_unavailable" and response.headers["retry-after"] == "5"
+
+
 @pytest.mark.parametrize(("field", "value"), [
     ("soft_fraction", "lots"), ("soft_fraction", 1.5), ("soft_fraction", True), ("period", "year"),
     ("budget_usd", "ten"), ("budget_usd", "NaN"), ("budget_usd", -1), ("rpm", 0),

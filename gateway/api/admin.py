@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -13,7 +16,7 @@ from starlette.routing import Route
 from gateway.accounting import money
 from gateway.auth import require_admin
 from gateway.context import GatewayContext
-from gateway.errors import InvalidRequest, NoDeploymentAvailable, NotFound
+from gateway.errors import GatewayError, InvalidRequest, NoDeploymentAvailable, NotFound
 from gateway.ledger.keys import budget_limit, check_rate
 from gateway.ledger.tables import PERIODS
 
@@ -29,6 +32,32 @@ def _ledger(request: Request) -> GatewayContext:
         raise NoDeploymentAvailable("the ledger is disabled (GATEWAY_LEDGER=off); keys and budgets need it",
                                     code="ledger_disabled")
     return ctx
+
+
+class LedgerUnavailable(GatewayError):
+    status_code = 503
+    error_type = "api_error"
+    default_code = "ledger_unavailable"
+
+
+@asynccontextmanager
+async def _database() -> AsyncIterator[None]:
+    """Admin work on the ledger database: an outage is a 503 to retry, not a 500."""
+    try:
+        yield
+    except (DBAPIError, OSError, TimeoutError) as exc:
+        raise LedgerUnavailable(f"the ledger database is unavailable ({type(exc).__name__}); retry shortly",
+                                headers={"retry-after": "5"}) from None
+
+
+def _name(value: Any, field: str, limit: int, required: bool) -> str | None:
+    """A team, key name or id as the ledger stores it: text of 1..limit printable characters."""
+    if value is None and not required:
+        return None
+    if (not isinstance(value, str) or not value.strip() or len(value) > limit
+            or any(not ch.isprintable() for ch in value)):
+        raise InvalidRequest(f"'{field}' must be text of 1 to {limit} printable characters", param=field)
+    return value
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -82,17 +111,19 @@ async def create_key_endpoint(request: Request) -> Response:
 
     ctx = _ledger(request)
     body = await _body(request)
-    team = body.get("team")
-    if not isinstance(team, str) or not team:
+    if body.get("team") is None:
         raise InvalidRequest("'team' is required: the team whose policy constraints apply", param="team")
+    team = _name(body.get("team"), "team", 128, required=True)
+    name = _name(body.get("name"), "name", 256, required=False)
     # Everything is validated before the key exists: a bad budget must not leave a key without one.
     rpm, tpm = _positive_int(body, "rpm"), _positive_int(body, "tpm")
     budget = None if body.get("budget_usd") is None else _usd(body["budget_usd"], "budget_usd")
     period, soft_fraction = _period(body), _soft_fraction(body)
-    plaintext, row = await create_key(ctx.engine, team, body.get("name"), rpm, tpm)
-    if budget is not None:
-        await set_budget(ctx.engine, "key", row.id, budget, period, soft_fraction)
-        await ctx.keys.refresh()
+    async with _database():
+        plaintext, row = await create_key(ctx.engine, team, name, rpm, tpm)
+        if budget is not None:
+            await set_budget(ctx.engine, "key", row.id, budget, period, soft_fraction)
+            await ctx.keys.refresh()
     ctx.keys.add(row)
     return _json({"id": row.id, "key": plaintext, "team": team, "name": row.name, "rpm": row.rpm, "tpm": row.tpm,
                   "note": "store this key now: the gateway keeps only its hash"}, 201)
@@ -103,7 +134,8 @@ async def list_keys_endpoint(request: Request) -> Response:
     from gateway.ledger import load_keys
 
     ctx = _ledger(request)
-    rows = await load_keys(ctx.engine)
+    async with _database():
+        rows = await load_keys(ctx.engine)
     return _json({"data": [{"id": r.id, "prefix": r.key_prefix, "team": r.team, "name": r.name, "rpm": r.rpm,
                             "tpm": r.tpm, "created_at": r.created_at.isoformat()} for r in rows]})
 
@@ -114,7 +146,11 @@ async def revoke_key_endpoint(request: Request) -> Response:
 
     ctx = _ledger(request)
     key_id = request.path_params["key_id"]
-    if not await revoke_key(ctx.engine, key_id):
+    if len(key_id) > 128 or any(not ch.isprintable() for ch in key_id):
+        raise NotFound("no active key with that id")
+    async with _database():
+        revoked = await revoke_key(ctx.engine, key_id)
+    if not revoked:
         raise NotFound(f"no active key with id {key_id!r}")
     ctx.keys.remove(key_id)
     return _json({"id": key_id, "revoked": True})
@@ -127,9 +163,10 @@ async def set_budget_endpoint(request: Request) -> Response:
     ctx = _ledger(request)
     body = await _body(request)
     limit, period, soft_fraction = _usd(body.get("limit_usd"), "limit_usd"), _period(body), _soft_fraction(body)
+    scope_id = _name(body.get("scope_id"), "scope_id", 128, required=True)
     try:
-        await set_budget(ctx.engine, body.get("scope"), str(body.get("scope_id") or ""), limit, period,
-                         soft_fraction)
+        async with _database():
+            await set_budget(ctx.engine, body.get("scope"), scope_id, limit, period, soft_fraction)
     except ValueError as exc:
         raise InvalidRequest(str(exc)) from None
     await ctx.keys.refresh()
@@ -148,7 +185,8 @@ async def spend_endpoint(request: Request) -> Response:
         since = parse_since(request.query_params.get("since", "7d"))
     except ValueError as exc:
         raise InvalidRequest(str(exc), param="since") from None
-    rows = await spend_report(ctx.engine, by, since)
+    async with _database():
+        rows = await spend_report(ctx.engine, by, since)
     return _json({"by": by, "data": [{
         "group": r.key, "requests": r.requests, "input_tokens": r.input_tokens,
         "cached_input_tokens": r.cached_input_tokens, "cache_write_tokens": r.cache_write_tokens,
