@@ -3,8 +3,10 @@
 With Redis configured, replicas share state; if Redis becomes unreachable the gateway keeps
 serving from local state (fail-open, the default) or refuses (fail-closed), and says so in
 logs and metrics. A budget reservation is settled in the store that took it (`reserve` says
-which): a reservation taken in Redis and settled while Redis is down is owed to Redis and
-applied when it returns, never moved to the local counters.
+which): a reservation taken in Redis and given back while Redis is down is owed to Redis and
+applied when it returns, never moved to the local counters. An addition that fails is not owed
+(its reply may have timed out after Redis applied it): the next reconciliation with the ledger
+restores one that was lost.
 """
 
 from __future__ import annotations
@@ -198,7 +200,7 @@ class RedisState:
         return await self._call("incr", remote, local)
 
     async def settle(self, store: str, key: str, amount: float, ttl_s: float) -> None:
-        """Add `amount` to the store that took the reservation; owed to Redis (never raised) while it is down."""
+        """Add `amount` to the store that took the reservation; a give-back is owed to Redis while it is down."""
         import redis.exceptions
 
         if store != "redis":
@@ -208,7 +210,13 @@ class RedisState:
             await self._incr_remote(key, amount, ttl_s)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
             self._down(exc)
-            self._owed.append((key, amount, ttl_s))
+            # A timed-out reply may hide an applied change, so what is owed must be safe to apply twice.
+            # Giving back (< 0) is: twice means a count too low until the next reconciliation raises it to
+            # the ledger's spend. Adding (> 0) twice would count spend that never happened, for the rest of
+            # the period (reconciliation never lowers a counter), so it is not owed: an addition that was
+            # lost is restored by that same reconciliation.
+            if amount < 0:
+                self._owed.append((key, amount, ttl_s))
             return
         self._back()
 

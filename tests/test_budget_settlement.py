@@ -32,12 +32,15 @@ class RedisLink:
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
         self.port = 0
+        self.reply_delay = 0.0  # seconds each reply from Redis is held (commands still reach it at once)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, replies: bool) -> None:
         with contextlib.suppress(OSError):
             while data := await reader.read(65536):
+                if replies and self.reply_delay:
+                    await asyncio.sleep(self.reply_delay)
                 writer.write(data)
                 await writer.drain()
         writer.close()
@@ -45,7 +48,7 @@ class RedisLink:
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
         self._writers |= {writer, upstream_writer}
-        await asyncio.gather(self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer))
+        await asyncio.gather(self._pipe(reader, upstream_writer, False), self._pipe(upstream_reader, writer, True))
 
     async def restore(self) -> str:
         """Listen (again, on the same port); the URL to give the gateway."""
@@ -138,6 +141,20 @@ async def test_a_redis_reservation_settled_while_redis_is_down_is_applied_to_red
     await link.restore()
     assert await state.get("anything") is None  # Redis is seen again: what is owed is applied
     assert await eventually(lambda: _equals(direct, 4_000))
+    await state.close()
+
+
+async def test_an_addition_whose_reply_timed_out_is_not_applied_twice(link, direct):
+    guard, state = await guard_over(link)
+    reservation = await guard.reserve(CALLER, Decimal("0.0001"))
+    assert await micro(direct.get) == 101
+    link.reply_delay = 1.0  # Redis applies the settlement, its reply outlasts the client's 0.5 s timeout
+    await guard.adjust(reservation, Decimal("0.0003"))  # +199
+    link.reply_delay = 0.0
+    await asyncio.sleep(1.0)
+    assert await state.get("anything") is None  # Redis is seen again
+    await asyncio.sleep(0.2)
+    assert await micro(direct.get) == 300  # not 499: the addition was not owed and applied again
     await state.close()
 
 
