@@ -402,3 +402,13 @@ def test_a_key_whose_constraints_leave_nowhere_to_go_is_refused(tmp_path):
         f"{tmp_path}/routing.yaml:{line_number(text, 'key_nowhere')}: keys.key_nowhere: the constraints of key "
         f"'key_nowhere' leave {', '.join(CATEGORIES)}, uncertain with no allowed deployment (add a fallback or "
         "last_resort model that satisfies them)"]
+
+
+def test_requests_only_openai_compatible_upstreams_take_skip_anthropic():
+    plan = plan_for("P1", f=RequestFacts("auto", 1000, None, True, "custom tools"))  # P1 goes to Claude first
+    assert plan.model.name != "claude-opus-4.7"
+    assert all(a.deployment.provider != "anthropic" for a in plan.attempts) and plan.attempts
+    assert any("Messages API takes no custom tools" in c.reason for c in plan.candidates if not c.allowed)
+    assert plan_for("P1").model.name == "claude-opus-4.7"  # the same request without them is unchanged
+    with pytest.raises(InvalidRequest, match="takes no n > 1"):
+        decide(POLICY, CATALOGUE, None, RequestFacts("claude-opus-4.7", 1000, None, False, "n > 1"), OPEN, AT)

@@ -20,6 +20,9 @@ UNAVAILABLE = "unavailable: "
 Unavailable = Callable[[Deployment], str | None]
 
 
+ANTHROPIC_LACKS = "the Messages API takes no"
+
+
 def always_available(deployment: Deployment) -> str | None:
     """The default: every deployment is callable."""
     return None
@@ -42,6 +45,8 @@ class RequestFacts:
     prompt_tokens: int
     max_output_tokens: int | None = None
     has_tools: bool = False
+    # A feature only OpenAI-compatible upstreams take ("n > 1", "custom tools", "'functions'"), or None.
+    openai_only: str | None = None
 
 
 def constraint_violation(deployment: Deployment, constraints: Constraints) -> str | None:
@@ -71,6 +76,8 @@ def _rejection(deployment: Deployment, facts: RequestFacts, policy: Policy, cons
     violation = constraint_violation(deployment, constraints)
     if violation:
         return violation
+    if facts.openai_only and deployment.provider == "anthropic":
+        return f"{ANTHROPIC_LACKS} {facts.openai_only}"
     needed = facts.prompt_tokens + (facts.max_output_tokens or 0)
     if needed > deployment.context_window:
         return f"~{needed} tokens exceed its context window of {deployment.context_window}"
@@ -126,6 +133,9 @@ def _dedupe(names: Iterable[str]) -> list[str]:
 
 def _refuse(candidates: list[Candidate], subject: str, facts: RequestFacts) -> Exception:
     details = "; ".join(f"{c.model}: {c.reason}" for c in candidates if not c.allowed)
+    if candidates and all(ANTHROPIC_LACKS in c.reason for c in candidates if not c.allowed):
+        return InvalidRequest(f"{subject} is served by Anthropic, whose Messages API takes no {facts.openai_only}; "
+                              "ask for another model or drop that field", param="model")
     if candidates and all("context window" in c.reason for c in candidates):
         return InvalidRequest(f"the prompt (~{facts.prompt_tokens} tokens) fits no model {subject} may use: "
                               f"{details}", param="messages", code="context_length_exceeded")
