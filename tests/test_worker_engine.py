@@ -221,6 +221,17 @@ def test_top_p_keeps_the_smallest_nucleus() -> None:
     assert top_p_filter(probs, 1.0) is probs
 
 
+def test_a_vanishing_temperature_decodes_greedily_instead_of_dividing_by_zero() -> None:
+    from gateway.worker.sampling import sample
+
+    logits = torch.tensor([[0.5, 3.0, 1.0], [2.0, 0.1, 0.3]])
+    generators = [torch.Generator().manual_seed(1), torch.Generator().manual_seed(2)]
+    for temperature in (1e-300, 1e-45, 1e-6):
+        params = [SamplingParams(temperature=temperature), SamplingParams(temperature=1.0, seed=2)]
+        chosen = sample(logits, params, generators)
+        assert chosen[0] == 1 and 0 <= chosen[1] < 3  # argmax for the first; the other row still samples
+
+
 def test_stop_matcher_holds_back_partial_stops() -> None:
     matcher = StopMatcher(("END",))
     assert matcher.feed("hello E") == "hello "

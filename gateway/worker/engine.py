@@ -9,6 +9,9 @@ from typing import Literal, Protocol, runtime_checkable
 FinishReason = Literal["stop", "length", "cancelled", "error"]
 
 
+MIN_SAMPLING_TEMPERATURE = 1e-4
+
+
 @dataclass(frozen=True)
 class SamplingParams:
     """How to pick tokens; `temperature == 0` means greedy."""
@@ -23,8 +26,9 @@ class SamplingParams:
 
     @property
     def greedy(self) -> bool:
-        """Whether this request decodes by argmax."""
-        return self.temperature <= 0.0
+        """Whether this request decodes by argmax: at temperature 0, and below MIN_SAMPLING_TEMPERATURE, where
+        sampling picks the argmax anyway and dividing float32 logits by it would overflow to inf / NaN."""
+        return self.temperature < MIN_SAMPLING_TEMPERATURE
 
 
 @dataclass(frozen=True)
