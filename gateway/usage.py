@@ -117,6 +117,34 @@ def merge_anthropic(current: Mapping[str, Any], update: Mapping[str, Any] | None
     return merged
 
 
+# What an image in a prompt costs, whatever its size in the request: OpenAI bills 85 to ~1,100 tokens an
+# image, Anthropic about (width x height) / 750, at most ~1,600. Its base64 bytes are no measure of it.
+IMAGE_TOKENS = 1_000
+
+
+def inline_images(messages: Any) -> tuple[int, int]:
+    """(how many image parts the messages carry, the characters of their URLs: base64 data for inline ones)."""
+    count = chars = 0
+    for message in messages if isinstance(messages, list) else ():
+        content = message.get("content") if isinstance(message, Mapping) else None
+        if not isinstance(content, list):
+            continue
+        for part in content:
+            if isinstance(part, Mapping) and part.get("type") == "image_url":
+                image = part.get("image_url")
+                url = image.get("url") if isinstance(image, Mapping) else None
+                count += 1
+                chars += len(url) if isinstance(url, str) else 0
+    return count, chars
+
+
+def prompt_bytes(body: Mapping[str, Any], size: int) -> int:
+    """The bytes of a `size`-byte request that stand for prompt tokens (~4 a token), an image counting as
+    IMAGE_TOKENS rather than its base64 bytes."""
+    count, chars = inline_images(body.get("messages"))
+    return max(1, size - chars + 4 * IMAGE_TOKENS * count) if count else size
+
+
 def estimate_tokens(text: str) -> int:
     """A provider-neutral token estimate: about four characters per token."""
     return max(1, (len(text) + 3) // 4)
@@ -124,7 +152,11 @@ def estimate_tokens(text: str) -> int:
 
 def estimated_usage(body: Mapping[str, Any], produced_chars: int = 0) -> Usage:
     """What an upstream that never reported usage billed: the prompt sent, ~4 characters a token produced."""
-    prompt = estimate_tokens(orjson.dumps(body.get("messages") or []).decode())
+    messages = body.get("messages") or []
+    prompt = estimate_tokens(orjson.dumps(messages).decode())
+    count, chars = inline_images(messages)
+    if count:
+        prompt = max(1, prompt - chars // 4 + IMAGE_TOKENS * count)
     return Usage(input=prompt, output=(produced_chars + 3) // 4)
 
 

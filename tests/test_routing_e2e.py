@@ -70,6 +70,18 @@ def test_explain_returns_the_plan_without_calling_upstream(gateway, upstream):
     assert upstream.seen == []
 
 
+def test_an_inline_image_counts_as_an_image_not_as_its_base64(gateway, upstream):
+    image = "data:image/png;base64," + "A" * 4_500_000  # ~4.5 MB of base64: ~1.1M tokens if read as text
+    content = [{"type": "text", "text": "What is in this picture?"}, {"type": "image_url", "image_url": {"url": image}}]
+    body = {"model": "gpt-5.5", "messages": [{"role": "user", "content": content}]}
+    response = httpx.post(gateway.base_url + "/routing/explain", json=body, headers=AUTH, timeout=30)
+    assert response.status_code == 200, response.text[:300]
+    chosen = next(c for c in response.json()["candidates"] if c["model"] == "gpt-5.5")
+    assert float(chosen["estimated_cost_usd"]) < 0.05  # ~1,000 tokens for the image, not ~1.1M
+    response = httpx.post(gateway.base_url + "/chat/completions", json=body, headers=AUTH, timeout=30)
+    assert response.status_code == 200, response.text[:300]
+
+
 def test_sticky_conversation_stays_on_the_first_model(gateway, upstream):
     first = [{"role": "system", "content": "You are a helpful assistant."},
              {"role": "user", "content": "Summarise: the quarterly numbers are up."}]

@@ -24,7 +24,7 @@ from gateway.plan import RoutePlan
 from gateway.records import RequestRecord, new_request_id
 from gateway.streaming import StreamJob, relay
 from gateway.toolcalls import needs_validation
-from gateway.usage import estimated_usage
+from gateway.usage import estimated_usage, prompt_bytes
 from gateway.wire import parse_chat_request
 
 
@@ -60,8 +60,9 @@ async def chat_completions(request: Request) -> Response:
     caller = authenticate(request, ctx.settings.master_key, ctx.keys)
     raw = await read_body(request, ctx.settings.max_body_bytes)
     body = parse_chat_request(raw)
-    admission = await ctx.guard.admit(caller, len(raw) // 4)
-    routed = await routing.route(ctx, request.headers, caller, body, len(raw), admission.soft_limited)
+    size = prompt_bytes(body, len(raw)) if b'"image_url"' in raw else len(raw)
+    admission = await ctx.guard.admit(caller, size // 4)
+    routed = await routing.route(ctx, request.headers, caller, body, size, admission.soft_limited)
     plan = routed.plan
     escalation = routing.escalation_plan(ctx, routed) if needs_validation(body) else None
     reservation = await ctx.guard.reserve(caller, routing.estimated_cost(plan))

@@ -10,6 +10,7 @@ from gateway import routing
 from gateway.api.openai import money, read_body
 from gateway.auth import authenticate
 from gateway.context import GatewayContext
+from gateway.usage import prompt_bytes
 from gateway.wire import parse_chat_request
 
 
@@ -21,7 +22,8 @@ async def explain(request: Request) -> Response:
     body = parse_chat_request(raw)
     # The same downgrade a real request would get past a soft budget limit; rate limits are not
     # counted, since nothing is sent upstream.
-    routed = await routing.route(ctx, request.headers, caller, body, len(raw), await ctx.guard.soft_limited(caller))
+    routed = await routing.route(ctx, request.headers, caller, body, prompt_bytes(body, len(raw)),
+                                 await ctx.guard.soft_limited(caller))
     plan = routed.plan
     first = plan.attempts[0].deployment
     answer = {
