@@ -1,3 +1,6 @@
+"""Usage estimates for answers and prompts the upstream did not count."""
+
+from __future__ import annotations
 
 
 def test_an_estimate_counts_an_inline_image_as_an_image():
