@@ -156,6 +156,20 @@ def test_a_rate_limited_deployment_keeps_answering_429_and_its_breaker_stays_clo
     assert 'gateway_circuit_state{deployment="gpt-5.5@openai"} 2.0' not in metrics  # 2 = open
 
 
+def test_requests_refused_at_routing_are_recorded_so_an_outage_shows(start_gateway, upstream):
+    gateway = start_gateway(retries=0, breaker_failures=1, breaker_cooldown_s=60)
+    upstream.handler = lambda p, b: Reply(status=500, json={"error": {"message": "down"}})
+    statuses = [post(gateway, V4).status_code for _ in range(4)]
+    assert statuses[-1] == 503  # every deployment's circuit is open: refused before any upstream call
+    unknown = post(gateway, {**V4, "model": "no-such-model"})
+    assert unknown.status_code == 404 and unknown.headers["x-gateway-request-id"].startswith("req_")
+    records = gateway.recorder.records[-5:]
+    assert [r.status for r in records] == [*statuses, 404]
+    assert records[-1].error_code == "model_not_found" and records[-1].cost_usd == 0
+    metrics = httpx.get(gateway.base_url.replace("/v1", "/metrics")).text
+    assert 'status="503"' in metrics and 'status="404"' in metrics
+
+
 def test_client_disconnect_cancels_the_upstream_stream(gateway, upstream):
     upstream.handler = lambda path, body: Reply(sse=openai_stream(body, ["x"] * 200, pause=0.05))
     client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)

@@ -46,6 +46,17 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(parts)
 
 
+def _refused(ctx: GatewayContext, request_id: str, key_id: str, team: str | None, body: dict[str, Any],
+             exc: GatewayError, started: float) -> None:
+    """Record a request that routing refused: a ledger row and its metrics, at no cost (no upstream call), so
+    that an outage in which every route is unavailable shows in the error rate instead of in silence."""
+    record = RequestRecord(request_id=request_id, started_at=datetime.now(UTC), key_id=key_id, team=team,
+                           requested_model=body["model"], stream=bool(body.get("stream")),
+                           status=exc.status_code, error_code=exc.code)
+    settle(ctx, record, DispatchLog(), started)
+    exc.headers["x-gateway-request-id"] = request_id
+
+
 def _served_by(record: RequestRecord, deployment: Deployment, headers: dict[str, str]) -> None:
     record.model, record.deployment, record.provider = deployment.model, deployment.name, deployment.provider
     headers["x-gateway-model"] = deployment.model
@@ -62,7 +73,11 @@ async def chat_completions(request: Request) -> Response:
     body = parse_chat_request(raw)
     size = prompt_bytes(body, len(raw)) if b'"image_url"' in raw else len(raw)
     admission = await ctx.guard.admit(caller, size // 4)
-    routed = await routing.route(ctx, request.headers, caller, body, size, admission.soft_limited)
+    try:
+        routed = await routing.route(ctx, request.headers, caller, body, size, admission.soft_limited)
+    except GatewayError as exc:  # no model may serve it (unknown, too long, refused, all unavailable)
+        _refused(ctx, request_id, caller.key_id, caller.team, body, exc, started)
+        raise
     plan = routed.plan
     escalation = routing.escalation_plan(ctx, routed) if needs_validation(body) else None
     reservation = await ctx.guard.reserve(caller, routing.estimated_cost(plan))
