@@ -39,3 +39,4 @@ class RoutePlan:
     escalation: str | None = None
     tool_retries: int = 3
     candidates: tuple[Candidate, ...] = ()
+    preferred: str | None = None  # the model the policy put first (a fallback may serve when it cannot)

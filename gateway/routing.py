@@ -171,8 +171,11 @@ def escalation_plan(ctx: GatewayContext, result: RoutingResult) -> RoutePlan | N
 
 
 async def remember(ctx: GatewayContext, result: RoutingResult, model: str) -> None:
-    """After a first turn succeeds, pin its conversation to the model that served it (best effort)."""
-    if result.conversation_key and result.first_turn:
+    """After a first turn succeeds, pin its conversation to the model that served it (best effort). A turn
+    that a fallback served because the preferred model could not is not pinned: an outage of minutes must
+    not keep a conversation off the model its category calls for, for the sticky TTL."""
+    preferred = result.plan.preferred
+    if result.conversation_key and result.first_turn and (preferred is None or model == preferred):
         try:
             await ctx.state.set(result.conversation_key, model, STICKY_TTL_S)
         except GatewayError as exc:  # fail-closed state must not lose an answer already paid for

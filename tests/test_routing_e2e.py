@@ -97,6 +97,30 @@ def test_sticky_conversation_stays_on_the_first_model(gateway, upstream):
     assert raw.headers["x-gateway-model"] == "deepseek-v4-pro"  # stays where the conversation started
 
 
+def test_a_first_turn_served_by_a_fallback_in_an_outage_does_not_pin_the_conversation(start_gateway, upstream):
+    from tests.mock_upstream import Reply, default_handler
+
+    gateway = start_gateway(retries=0, breaker_failures=1000)
+    claude_down = {"down": True}
+
+    def handler(path, body):
+        if path.endswith("/v1/messages") and claude_down["down"]:
+            return Reply(status=503, json={"error": {"message": "overloaded"}})
+        return default_handler(path, body)
+
+    upstream.handler = handler
+    first = [{"role": "user", "content": "Refactor our billing module across all files."}]
+    client = sdk(gateway)
+    raw = client.chat.completions.with_raw_response.create(model="auto", messages=first,
+                                                           extra_headers={"x-gateway-category": "P1"})
+    assert raw.headers["x-gateway-model"] != "claude-opus-4.7"  # P1's route is down: a fallback answers
+    claude_down["down"] = False
+    later = [*first, {"role": "assistant", "content": "Done."}, {"role": "user", "content": "Now the tests."}]
+    raw = client.chat.completions.with_raw_response.create(model="auto", messages=later,
+                                                           extra_headers={"x-gateway-category": "P1"})
+    assert raw.headers["x-gateway-model"] == "claude-opus-4.7"  # back on its category's model, not pinned
+
+
 def test_explicit_model_is_honoured_for_an_unconstrained_caller(gateway):
     raw = sdk(gateway).chat.completions.with_raw_response.create(
         model="gpt-5.5", messages=[{"role": "user", "content": "hi"}])

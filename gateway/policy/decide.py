@@ -188,14 +188,14 @@ def decide(policy: Policy, catalogue: Catalogue, classification: Classified | No
                                         unavailable, at)
         attempts, candidates = more_attempts, candidates + more
         if attempts:
-            reasons.append("route and fallbacks excluded by constraints: last-resort model")
+            reasons.append("route and fallbacks unavailable or excluded by constraints: last-resort model")
     if not attempts:
         raise _refuse(candidates, f"category {classification.category if classification else 'unknown'}", facts)
     model = catalogue.models[attempts[0].deployment.model]
     if model.name != chain[0]:
         reasons.append(f"{chain[0]} skipped: {candidates[0].reason}")
     return RoutePlan(
-        model=model, attempts=tuple(attempts), reasons=tuple(reasons), verdict=rule.verdict,
+        model=model, attempts=tuple(attempts), reasons=tuple(reasons), verdict=rule.verdict, preferred=chain[0],
         category=classification.category if classification else None,
         confidence=classification.confidence if classification else None,
         # `tool_calls.escalate: false` keeps repairs on the routed model: no escalation plan is built.
