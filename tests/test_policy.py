@@ -109,7 +109,10 @@ def test_context_window_guard():
         plan_for("N2", f=huge)
     with pytest.raises(InvalidRequest) as caught:
         decide(POLICY, CATALOGUE, Classified("N2", 0.9), facts("local-worker", 40_000), OPEN, AT)
-    assert caught.value.code == "context_length_exceeded"
+    assert caught.value.code == "context_length_exceeded" and caught.value.param == "messages"
+    with pytest.raises(InvalidRequest, match=r"\(~20 tokens\) with max_tokens 2000000") as caught:
+        decide(POLICY, CATALOGUE, Classified("N2", 0.9), facts("gpt-5.5", 20, 2_000_000), OPEN, AT)
+    assert caught.value.param == "max_tokens"  # the answer asked for is what does not fit
 
 
 def test_recall_limit_guard_avoids_degrading_models():

@@ -137,8 +137,9 @@ def _refuse(candidates: list[Candidate], subject: str, facts: RequestFacts) -> E
         return InvalidRequest(f"{subject} is served by Anthropic, whose Messages API takes no {facts.openai_only}; "
                               "ask for another model or drop that field", param="model")
     if candidates and all("context window" in c.reason for c in candidates):
-        return InvalidRequest(f"the prompt (~{facts.prompt_tokens} tokens) fits no model {subject} may use: "
-                              f"{details}", param="messages", code="context_length_exceeded")
+        asked = f" with max_tokens {facts.max_output_tokens}" if facts.max_output_tokens else ""
+        return InvalidRequest(f"the prompt (~{facts.prompt_tokens} tokens){asked} fits no model {subject} may use: "
+                              f"{details}", param="max_tokens" if asked else "messages", code="context_length_exceeded")
     if candidates and all(UNAVAILABLE in c.reason for c in candidates if not c.allowed):
         return NoDeploymentAvailable(f"{subject} has no usable deployment ({details}); set the upstream key "
                                      "(or run with GATEWAY_SIMULATE=1 for offline simulated upstreams).")
