@@ -389,7 +389,7 @@ def test_admin_answers_503_while_the_ledger_database_is_down(ledger_gateway, mon
     ("soft_fraction", "lots"), ("soft_fraction", 1.5), ("soft_fraction", True), ("period", "year"),
     ("budget_usd", "ten"), ("budget_usd", "NaN"), ("budget_usd", -1), ("rpm", 0),
     # past what the ledger's columns hold (found by fuzzing: these were 500s)
-    ("budget_usd", 1e308), ("budget_usd", "1e10"), ("rpm", 2**31), ("tpm", 2**63),
+    ("budget_usd", 1e308), ("budget_usd", "1e10"), ("rpm", 2**31), ("tpm", 2**63), ("budget_usd", 1e-20),
     ("period", ["day"]),
 ])
 def test_key_creation_validates_before_creating_anything(ledger_gateway, field, value):

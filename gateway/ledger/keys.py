@@ -79,6 +79,9 @@ MAX_USD = Decimal(10) ** (MONEY_PRECISION - MONEY_SCALE) - 1
 MAX_RATE = 2**31 - 1
 
 
+MIN_USD = Decimal("0.000001")
+
+
 def budget_limit(value: Any) -> Decimal:
     """A budget in USD as the ledger stores it; ValueError (saying what it must be) for anything else."""
     try:
@@ -89,6 +92,8 @@ def budget_limit(value: Any) -> Decimal:
         raise ValueError(f"must be a number of USD, not {value!r}")
     if amount < 0:
         raise ValueError("must not be negative")
+    if 0 < amount < MIN_USD:  # budget counters count micro-dollars: a smaller budget would be stored as $0
+        raise ValueError(f"must be 0 or at least {MIN_USD} USD")
     if amount > MAX_USD:
         raise ValueError(f"must be at most {MAX_USD} USD")
     return amount
