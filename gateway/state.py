@@ -6,7 +6,8 @@ logs and metrics. A budget reservation is settled in the store that took it (`re
 which): a reservation taken in Redis and given back while Redis is down is owed to Redis and
 applied when it returns, never moved to the local counters. An addition that fails is not owed
 (its reply may have timed out after Redis applied it): the next reconciliation with the ledger
-restores one that was lost.
+restores one that was lost. A reservation whose reply timed out is owed back to Redis, where it
+may have landed, while the request goes on with a local one.
 """
 
 from __future__ import annotations
@@ -191,8 +192,16 @@ class RedisState:
 
     async def reserve(self, key: str, amount: float, ttl_s: float) -> tuple[float, str]:
         """Add `amount` in Redis (or locally when it is unreachable); return the total and which store took it."""
+        import redis.exceptions
+
         async def remote() -> tuple[float, str]:
-            return await self._incr_remote(key, amount, ttl_s), "redis"
+            try:
+                return await self._incr_remote(key, amount, ttl_s), "redis"
+            except redis.exceptions.TimeoutError:
+                # Redis may have applied it before its reply was lost, and the request goes on with a local
+                # reservation (or is refused): give it back there. A give-back is safe to owe (see settle).
+                self._owed.append((key, -amount, ttl_s))
+                raise
 
         async def local() -> tuple[float, str]:
             return await self._local.incr(key, amount, ttl_s), "local"

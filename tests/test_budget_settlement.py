@@ -158,6 +158,22 @@ async def test_an_addition_whose_reply_timed_out_is_not_applied_twice(link, dire
     await state.close()
 
 
+async def test_a_reservation_whose_reply_timed_out_is_given_back_to_redis(link, direct):
+    guard, state = await guard_over(link)
+    assert await state.get("warm-up") is None  # connected before the replies slow down
+    link.reply_delay = 1.0  # Redis takes the reservation; its reply outlasts the client's 0.5 s timeout
+    reservation = await guard.reserve(CALLER, Decimal("0.0001"))
+    assert [c.store for c in reservation.counters] == ["local"]
+    link.reply_delay = 0.0
+    await asyncio.sleep(1.0)
+    assert await micro(direct.get) == 101  # applied in Redis although the gateway went on locally
+    assert await state.get("anything") is None  # Redis is seen again: the reservation is given back
+    assert await eventually(lambda: _equals(direct, 0))
+    await guard.adjust(reservation, Decimal("0.0003"))
+    assert await micro(state._local.get) == 300 and await micro(direct.get) == 0
+    await state.close()
+
+
 async def test_a_local_reservation_is_settled_locally_after_redis_returns(link, direct):
     guard, state = await guard_over(link)
     await link.cut()
