@@ -152,12 +152,8 @@ def estimate_tokens(text: str) -> int:
 
 def estimated_usage(body: Mapping[str, Any], produced_chars: int = 0) -> Usage:
     """What an upstream that never reported usage billed: the prompt sent, ~4 characters a token produced."""
-    messages = body.get("messages") or []
-    prompt = estimate_tokens(orjson.dumps(messages).decode())
-    count, chars = inline_images(messages)
-    if count:
-        prompt = max(1, prompt - chars // 4 + IMAGE_TOKENS * count)
-    return Usage(input=prompt, output=(produced_chars + 3) // 4)
+    sent = len(orjson.dumps(body.get("messages") or []).decode())
+    return Usage(input=max(1, (prompt_bytes(body, sent) + 3) // 4), output=(produced_chars + 3) // 4)
 
 
 def answer_chars(answer: Mapping[str, Any]) -> int:
