@@ -22,6 +22,7 @@ from gateway.errors import (
     UpstreamError,
     UpstreamTimeout,
     is_upstream_failure,
+    stream_out_of_time,
 )
 from gateway.plan import Attempt, RoutePlan
 from gateway.providers.base import ChunkStream, Completion, Provider
@@ -131,7 +132,7 @@ class StartedStream:
             return first
         chunk = await anext(self._chunks)
         if self._clock() > self._deadline:
-            raise UpstreamTimeout("the stream outlasted the request's time budget (GATEWAY_TOTAL_TIMEOUT_S).")
+            raise stream_out_of_time()
         return chunk
 
     async def aclose(self) -> None:

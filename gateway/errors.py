@@ -99,6 +99,11 @@ class UpstreamTimeout(GatewayError):
     default_code = "upstream_timeout"
 
 
+def stream_out_of_time() -> UpstreamTimeout:
+    """The end of a stream still running when its request's time budget is spent."""
+    return UpstreamTimeout("the stream outlasted the request's time budget (GATEWAY_TOTAL_TIMEOUT_S).")
+
+
 class ClientDisconnected(GatewayError):
     """The client went away before its answer was ready (nginx's 499); nobody reads the body."""
 

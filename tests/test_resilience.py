@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 
 import httpx
@@ -116,6 +117,43 @@ def test_stream_hanging_after_headers_ends_with_an_error_event_in_time(start_gat
         list(client.chat.completions.create(**{**V4, "model": "gpt-5.5"}, stream=True))
     assert time.monotonic() - started < 3
     assert wait_for(lambda: gateway.recorder.records and gateway.recorder.records[-1].status == 504)
+
+
+def test_a_stream_stalled_past_the_request_budget_ends_at_the_budget_not_the_read_timeout(start_gateway, upstream):
+    gateway = start_gateway(read_timeout_s=5.0, total_timeout_s=1.0)
+    upstream.handler = lambda path, body: Reply(sse=openai_stream(body, ["a"])[:2] + [10.0])
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    started = time.monotonic()
+    pieces = []
+    with pytest.raises(openai.APIError, match="GATEWAY_TOTAL_TIMEOUT_S"):
+        for chunk in client.chat.completions.create(**V4, stream=True):
+            pieces.append(chunk.choices[0].delta.content)
+    assert pieces == ["", "a"] and time.monotonic() - started < 2.5
+    assert wait_for(lambda: gateway.recorder.records)
+    assert (gateway.recorder.records[-1].status, gateway.recorder.records[-1].error_code) == (504, "upstream_timeout")
+
+
+def test_a_client_that_stops_reading_cannot_hold_the_upstream_past_the_request_budget(start_gateway, upstream):
+    # The upstream streams more than the sockets buffer; the client reads the headers and then nothing,
+    # without leaving. The relay waits on the client, so only a timer can end the stream.
+    gateway = start_gateway(read_timeout_s=5.0, total_timeout_s=1.5)
+    upstream.handler = lambda path, body: Reply(sse=openai_stream(body, ["x" * 4000] * 25_000))
+    payload = json.dumps({**V4, "stream": True}).encode()
+    client = socket.create_connection(("127.0.0.1", gateway.port))
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    try:
+        client.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\n"
+                       + f"authorization: Bearer {MASTER_KEY}\r\ncontent-length: {len(payload)}\r\n\r\n".encode()
+                       + payload)
+        assert client.recv(64).startswith(b"HTTP/1.1 200")
+        assert wait_for(lambda: gateway.recorder.records, timeout=6.0), "the stream was never ended and settled"
+        record = gateway.recorder.records[-1]
+        assert (record.status, record.error_code) == (504, "upstream_timeout")
+        # The upstream stream (100 MB: more than every buffer on the way holds) was dropped unfinished.
+        assert wait_for(lambda: upstream.stream_endings == [("/deepseek-v4-pro@deepseek/v1/chat/completions",
+                                                              "aborted")])
+    finally:
+        client.close()
 
 
 def test_flapping_deployment_opens_and_recovers_its_breaker(start_gateway, upstream):

@@ -57,6 +57,12 @@ def _refused(ctx: GatewayContext, request_id: str, key_id: str, team: str | None
     exc.headers["x-gateway-request-id"] = request_id
 
 
+def _timed_out(record: RequestRecord, error: GatewayError) -> None:
+    """A stream ended by its time budget is recorded as a timeout, unless it was already ending with an error."""
+    if record.status == 200:
+        record.status, record.error_code = error.status_code, error.code
+
+
 def _served_by(record: RequestRecord, deployment: Deployment, headers: dict[str, str]) -> None:
     record.model, record.deployment, record.provider = deployment.model, deployment.name, deployment.provider
     headers["x-gateway-model"] = deployment.model
@@ -136,7 +142,8 @@ async def chat_completions(request: Request) -> Response:
             raise
         await routing.remember(ctx, routed, deployment.model)
         return EventStreamResponse(first, events, watch,
-                                   headers={**headers, "cache-control": "no-cache", "x-accel-buffering": "no"})
+                                   headers={**headers, "cache-control": "no-cache", "x-accel-buffering": "no"},
+                                   deadline=dispatch_log.deadline, on_timeout=lambda error: _timed_out(record, error))
     watch.stop()
     await routing.remember(ctx, routed, deployment.model)
     completion.body["model"] = deployment.model
