@@ -32,6 +32,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    peer: tuple[str, int] | None = None  # the client's address: one per TCP connection
 
 
 def openai_answer(body: dict[str, Any], text: str = "Hello from the mock.", usage: dict | None = None) -> dict:
@@ -151,7 +152,8 @@ class MockUpstream:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         body = json.loads(raw) if raw else {}
-        self.seen.append(Seen(request.path, dict(request.headers), body))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        self.seen.append(Seen(request.path, dict(request.headers), body, tuple(peer) if peer else None))
         reply = self.handler(request.path, body)
         if reply.delay:
             await asyncio.sleep(reply.delay)

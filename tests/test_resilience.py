@@ -119,6 +119,30 @@ def test_stream_hanging_after_headers_ends_with_an_error_event_in_time(start_gat
     assert wait_for(lambda: gateway.recorder.records and gateway.recorder.records[-1].status == 504)
 
 
+def test_a_stream_cut_after_its_answer_finished_is_a_success(start_gateway, upstream):
+    gateway = start_gateway(retries=0)
+    # finish_reason and usage arrived; the connection drops before [DONE].
+    upstream.handler = lambda path, body: Reply(sse=openai_stream(body, ["a", "b"]), cut_after=5)
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    chunks = list(client.chat.completions.create(**V4, stream=True, stream_options={"include_usage": True}))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "ab"
+    assert chunks[-1].usage.prompt_tokens == 12
+    assert wait_for(lambda: gateway.recorder.records)
+    record = gateway.recorder.records[-1]
+    assert (record.status, record.error_code, record.usage.input) == (200, None, 12)
+
+
+def test_a_streams_upstream_connection_goes_back_to_the_pool_when_its_body_ends_after_done(start_gateway, upstream):
+    gateway = start_gateway()
+    upstream.handler = lambda path, body: Reply(sse=[*openai_stream(body, ["a"]), 0.2])  # the end comes 0.2 s later
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    for _ in range(3):
+        assert "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(**V4, stream=True)
+                       if c.choices) == "a"
+        time.sleep(0.4)
+    assert len(upstream.seen) == 3 and len({seen.peer for seen in upstream.seen}) == 1  # one connection, reused
+
+
 def test_a_stream_stalled_past_the_request_budget_ends_at_the_budget_not_the_read_timeout(start_gateway, upstream):
     gateway = start_gateway(read_timeout_s=5.0, total_timeout_s=1.0)
     upstream.handler = lambda path, body: Reply(sse=openai_stream(body, ["a"])[:2] + [10.0])
@@ -138,7 +162,7 @@ def test_a_client_that_stops_reading_cannot_hold_the_upstream_past_the_request_b
     # without leaving. The relay waits on the client, so only a timer can end the stream.
     gateway = start_gateway(read_timeout_s=5.0, total_timeout_s=1.5)
     upstream.handler = lambda path, body: Reply(sse=openai_stream(body, ["x" * 4000] * 25_000))
-    payload = json.dumps({**V4, "stream": True}).encode()
+    payload = json.dumps({**V4, "model": "deepseek-v4-flash", "stream": True}).encode()
     client = socket.create_connection(("127.0.0.1", gateway.port))
     client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     try:
@@ -150,8 +174,8 @@ def test_a_client_that_stops_reading_cannot_hold_the_upstream_past_the_request_b
         record = gateway.recorder.records[-1]
         assert (record.status, record.error_code) == (504, "upstream_timeout")
         # The upstream stream (100 MB: more than every buffer on the way holds) was dropped unfinished.
-        assert wait_for(lambda: upstream.stream_endings == [("/deepseek-v4-pro@deepseek/v1/chat/completions",
-                                                              "aborted")])
+        path = "/deepseek-v4-flash@deepseek/v1/chat/completions"  # (earlier tests' streams may still be ending)
+        assert wait_for(lambda: [end for end in upstream.stream_endings if end[0] == path] == [(path, "aborted")])
     finally:
         client.close()
 

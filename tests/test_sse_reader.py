@@ -99,9 +99,49 @@ async def test_a_line_growing_past_the_limit_is_an_upstream_error_and_the_connec
     block = b"x" * (1 << 16)
     reader_blocks = [b"data: "] + [block] * (MAX_SSE_LINE_BYTES // len(block) + 1)
     seen: list[FakeResponse] = []
-    with pytest.raises(UpstreamError, match="could not reach upstream mock@test"):
+    with pytest.raises(UpstreamError, match="mock@test sent a stream line over"):
         await parse(reader_blocks, seen)
     assert seen[0].closed and not seen[0].released
+
+
+async def test_an_event_growing_past_the_limit_is_an_upstream_error_and_the_connection_is_dropped() -> None:
+    # Short data lines that never end their event: each line is fine, the event they build is not.
+    line = b"data: " + b"x" * 1000 + b"\n"
+    seen: list[FakeResponse] = []
+    with pytest.raises(UpstreamError, match="mock@test sent a stream event over"):
+        await parse([line * 64] * (MAX_SSE_LINE_BYTES // (len(line) * 64) + 1), seen)
+    assert seen[0].closed and not seen[0].released
+
+
+async def read_until_done(stream: StreamReader) -> tuple[SSEReader, FakeResponse]:
+    response = FakeResponse(stream)
+    reader = SSEReader(response, DEPLOYMENT)  # type: ignore[arg-type]
+    stream.feed_data(b"data: 1\n\ndata: [DONE]\n\n")
+    async for _, data in reader:
+        if data == b"[DONE]":
+            reader.done()
+            break
+    await reader.aclose()
+    return reader, response
+
+
+async def test_after_done_the_rest_of_the_body_is_read_in_the_background_and_the_connection_pooled() -> None:
+    stream = StreamReader(mock.Mock(_reading_paused=False), 2**16, loop=asyncio.get_running_loop())
+    _, response = await read_until_done(stream)
+    assert not response.released and not response.closed  # the body's end has not arrived yet
+    stream.feed_data(b": a comment after [DONE] is read and dropped\n\n")
+    stream.feed_eof()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert response.released and not response.closed
+
+
+async def test_after_done_a_body_that_never_ends_has_its_connection_dropped(monkeypatch) -> None:
+    monkeypatch.setattr("gateway.providers.http.DRAIN_AFTER_DONE_S", 0.05)
+    stream = StreamReader(mock.Mock(_reading_paused=False), 2**16, loop=asyncio.get_running_loop())
+    _, response = await read_until_done(stream)
+    await asyncio.sleep(0.1)
+    assert response.closed and not response.released
 
 
 async def test_buffered_says_whether_the_next_event_is_already_read() -> None:

@@ -81,6 +81,7 @@ class AnthropicChunkStream:
                     raise UpstreamError(f"upstream {self._deployment.name} sent a malformed {event} event: {problem}")
                 yield chunk
             if self._translator.finished:
+                self._events.done()
                 return
         # EOF before message_stop: the answer was cut, however cleanly the connection closed.
         raise UpstreamError(f"upstream {self._deployment.name} ended the stream before message_stop.")

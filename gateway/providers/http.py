@@ -153,9 +153,14 @@ async def read_json(response: aiohttp.ClientResponse, deployment: Deployment) ->
     return body
 
 
-# A stream line still growing past this is refused, as aiohttp's readline refused lines past twice our
-# 1 MiB read buffer: an upstream that never ends its line cannot grow the gateway's memory.
+# A stream line or event still growing past this is refused, as aiohttp's readline refused lines past twice our
+# 1 MiB read buffer: an upstream that never ends its line or its event cannot grow the gateway's memory.
 MAX_SSE_LINE_BYTES = 2 << 20
+
+# After [DONE], how long the end of the response body may take to arrive before the connection is dropped
+# rather than returned to the pool.
+DRAIN_AFTER_DONE_S = 2.0
+_draining: set[asyncio.Task[None]] = set()
 
 
 class SSEReader:
@@ -171,6 +176,7 @@ class SSEReader:
         self._response = response
         self._deployment = deployment
         self._parsed: collections.deque[tuple[str, bytes]] = collections.deque()
+        self._done = False
         self._events = self._read()
 
     def __aiter__(self) -> AsyncIterator[tuple[str, bytes]]:
@@ -181,14 +187,23 @@ class SSEReader:
         """Whether the next event has been read already."""
         return bool(self._parsed)
 
+    def done(self) -> None:
+        """The stream said it is complete ([DONE]): once closed, the rest of the body is read in the background
+        (its end is often a moment behind) so that the connection goes back to the pool instead of being dropped."""
+        self._done = True
+
     async def aclose(self) -> None:
         """Stop reading (an unfinished stream's connection is dropped, a finished one's released)."""
         await self._events.aclose()
+
+    def _too_big(self, what: str) -> UpstreamError:
+        return UpstreamError(f"upstream {self._deployment.name} sent a stream {what} over {MAX_SSE_LINE_BYTES} bytes.")
 
     async def _read(self) -> AsyncIterator[tuple[str, bytes]]:
         parsed = self._parsed
         event = ""
         data: list[bytes] = []
+        data_bytes = 0
         partial: list[bytes] = []  # the pieces of a line cut between reads (joined once its end arrives)
         partial_bytes = 0
         finished = False
@@ -213,29 +228,48 @@ class SSEReader:
                     partial.append(rest)
                     partial_bytes += len(rest)
                     if partial_bytes > MAX_SSE_LINE_BYTES:
-                        raise ValueError(f"a stream line over {MAX_SSE_LINE_BYTES} bytes")
+                        raise self._too_big("line")
                 for raw in lines:
                     line = raw.rstrip(b"\r")
                     if not line:
                         if data:
                             parsed.append((event, b"\n".join(data)))
-                        event, data = "", []
+                        event, data, data_bytes = "", [], 0
                     elif line.startswith(b"data:"):
                         data.append(line[5:].lstrip(b" "))
+                        data_bytes += len(line)
+                        if data_bytes > MAX_SSE_LINE_BYTES:
+                            raise self._too_big("event")
                     elif line.startswith(b"event:"):
-                        event = line[6:].strip().decode()
+                        event = line[6:].strip().decode("utf-8", "replace")
                     # other fields and ":" keep-alive comments carry nothing we need
                 while parsed:
                     yield parsed.popleft()
             finished = True
             if data:
                 yield event, b"\n".join(data)
-        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise connection_error(exc, self._deployment) from None
         finally:
             parsed.clear()
             # An unfinished stream (client gone, error) must not return its connection to the pool.
             if finished:
                 self._response.release()
+            elif self._done and not self._response.closed:
+                task = asyncio.get_running_loop().create_task(_drain(self._response))
+                _draining.add(task)
+                task.add_done_callback(_draining.discard)
             else:
                 self._response.close()
+
+
+async def _drain(response: aiohttp.ClientResponse) -> None:
+    """Read (and drop) what is left of a completed stream's body, then return its connection to the pool."""
+    try:
+        async with asyncio.timeout(DRAIN_AFTER_DONE_S):
+            while await response.content.readany():
+                pass
+    except (TimeoutError, aiohttp.ClientError, OSError):
+        response.close()
+    else:
+        response.release()

@@ -9,7 +9,7 @@ import aiohttp
 import orjson
 
 from gateway.catalogue import Deployment
-from gateway.errors import GatewayError, UpstreamError
+from gateway.errors import GatewayError, UpstreamError, UpstreamTimeout
 from gateway.providers.base import Completion
 from gateway.providers.http import SSEReader, UpstreamClients, post, read_json, scrub
 from gateway.providers.replicas import ReplicaFailover, home_replica, is_replica_failure
@@ -55,8 +55,18 @@ class OpenAIChunkStream:
         # Every choice has its finish_reason: the answer is whole even if [DONE] never comes.
         finished = False
         done: set[Any] = set()  # the indexes of the choices that finished
-        async for _event, data in self._events:
+        events = aiter(self._events)
+        while True:
+            try:
+                _event, data = await anext(events)
+            except StopAsyncIteration:
+                break
+            except (UpstreamError, UpstreamTimeout) as exc:
+                if finished and exc.code in ("upstream_unreachable", "upstream_timeout"):
+                    return  # cut after the answer was whole (only the usage or [DONE] may be missing)
+                raise
             if data == b"[DONE]":
+                self._events.done()
                 return
             try:
                 chunk = orjson.loads(data)
