@@ -70,7 +70,17 @@ class DispatchLog:
     repairs: int = 0
     charges: list[Charge] = field(default_factory=list)
     deadline: float | None = None  # event-loop time the request's budget runs out; set on first dispatch
+    # The deployment of an upstream call under way: set while it runs, left set when it is cut off
+    # (cancelled, or a bug), so that the request is charged an estimate of the prompt it sent.
+    in_flight: Deployment | None = None
     usage_estimated: bool = False  # an answer came without usage and was charged an estimate
+
+    def charge_cut_call(self, body: Mapping[str, Any]) -> None:
+        """Charge the upstream call that was cut off, if one was, an estimate of the prompt it was sent:
+        the upstream may bill it, so the ledger errs towards billing rather than losing a call."""
+        if self.in_flight is not None:
+            self.charges.append(Charge(self.in_flight, estimated_usage(body)))
+            self.in_flight = None
 
     @property
     def fallbacks(self) -> int:
@@ -93,6 +103,13 @@ def _retry_after(exc: GatewayError) -> float | None:
 
 def _retryable(exc: GatewayError) -> bool:
     return isinstance(exc, RateLimited) or is_upstream_failure(exc)
+
+
+def _checked(completion: Completion, body: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[str]]:
+    """The first choice's message and its validation problems."""
+    choice = completion.body["choices"][0]
+    message = choice.get("message") or {}
+    return message, answer_problems(message, body, choice.get("finish_reason"))
 
 
 class StartedStream:
@@ -210,6 +227,7 @@ class Dispatcher:
                 continue
             for try_number in range(self.retry.retries + 1):
                 dispatch_log.tried.append(deployment.name)
+                dispatch_log.in_flight = deployment
                 sent = time.perf_counter()
                 try:
                     async with asyncio.timeout_at(deadline):
@@ -218,6 +236,7 @@ class Dispatcher:
                     exc: GatewayError = UpstreamTimeout(f"upstream {deployment.name} did not answer in time.")
                 except FINAL_ERRORS:
                     # The request's fault, not the deployment's: a half-open probe ends without a verdict.
+                    dispatch_log.in_flight = None
                     self.breakers.release(deployment.name)
                     raise
                 except GatewayError as caught:
@@ -226,9 +245,11 @@ class Dispatcher:
                     self.breakers.release(deployment.name)  # cancelled (client gone) or a bug: no verdict
                     raise
                 else:
+                    dispatch_log.in_flight = None
                     self.breakers.success(deployment.name)
                     self._on_attempt(deployment.name, time.perf_counter() - sent, True)
                     return result, deployment
+                dispatch_log.in_flight = None
                 self._on_attempt(deployment.name, time.perf_counter() - sent, False)
                 log.warning("attempt on %s failed: %s", deployment.name, exc.message)
                 dispatch_log.errors.append(f"{deployment.name}: {exc.code or exc.error_type}")
@@ -294,15 +315,13 @@ class Dispatcher:
             except GatewayError as exc:
                 failed = exc  # the deployment is failing (error, open circuit): escalation may still answer
                 break
-            message = completion.body["choices"][0]["message"]
-            problems = answer_problems(message, body)
+            message, problems = _checked(completion, body)
             if not problems:
                 return completion, deployment
         if escalation is not None:
             dispatch_log.repairs += 1
             completion, deployment = await self.complete(escalation, non_streaming(body), dispatch_log)
-            message = completion.body["choices"][0]["message"]
-            problems = answer_problems(message, body)
+            message, problems = _checked(completion, body)
             if not problems:
                 return completion, deployment
         elif failed is not None:
@@ -316,8 +335,7 @@ class Dispatcher:
         completion, deployment = await self.complete(plan, body, dispatch_log)
         if not needs_validation(body) or not completion.body.get("choices"):
             return completion, deployment
-        message = completion.body["choices"][0].get("message") or {}
-        problems = answer_problems(message, body)
+        message, problems = _checked(completion, body)
         if not problems:
             return completion, deployment
         return await self.repair(body, message, problems, deployment, plan, escalation, dispatch_log)

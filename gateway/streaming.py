@@ -17,7 +17,13 @@ from gateway.errors import GatewayError, internal_error
 from gateway.plan import RoutePlan
 from gateway.providers.base import ChunkStream
 from gateway.records import RequestRecord
-from gateway.toolcalls import ToolCallAssembler, answer_problems, needs_validation, tool_call_chunks
+from gateway.toolcalls import (
+    UNCHECKED_FINISHES,
+    ToolCallAssembler,
+    answer_problems,
+    needs_validation,
+    tool_call_chunks,
+)
 from gateway.usage import estimated_usage
 from gateway.wire import SSE_DONE, sse_data, wants_usage_chunk
 
@@ -41,6 +47,10 @@ class StreamJob:
 async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> AsyncIterator[bytes]:
     """Forward chunks as they arrive; tool calls (and json_schema content) are held until valid.
 
+    A checked answer is checked once, when the stream has ended: its finish chunk (and what follows
+    it, the usage) is held until then, so that the upstream's usage is known before a repair, and an
+    answer ended by [DONE] without a finish_reason is checked too.
+
     The last piece is always SSE_DONE (after an answer or an error event); the request is settled
     when the relay ends, right after it.
     """
@@ -50,12 +60,15 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
     hold_content = validate and (body.get("response_format") or {}).get("type") == "json_schema"
     assembler = ToolCallAssembler()
     held_content: list[str] = []
+    refusal: list[str] = []
+    finish: dict[str, Any] | None = None  # a checked answer's finish chunk, held until the stream ends
+    after_finish: list[dict[str, Any]] = []  # the chunks after it, held with it
     streamed_chars = 0
-    template: dict[str, Any] = {}
     finished = False
     # Pieces made from chunks that arrived together go out in one write; nothing is held while the
     # stream waits on the network (stream.buffered) or while a repair calls the upstream.
     out: list[bytes] = []
+    chunk: dict[str, Any] = {}
     try:
         async for chunk in stream:
             if record.ttft_ms is None:
@@ -77,20 +90,23 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
                     assembler.add(delta.pop("tool_calls"))
                 if hold_content and delta.get("content"):
                     held_content.append(delta.pop("content"))
-            if validate and choices and choices[0].get("finish_reason"):
-                if out:
-                    yield _joined(out)
-                template = {k: v for k, v in chunk.items() if k not in ("choices", "usage")}
-                pieces, finish_reason = await _validated(job, deployment, assembler, held_content, template)
-                out += map(sse_data, pieces)
-                if finish_reason:
-                    choices[0]["finish_reason"] = finish_reason
-            if validate and choices and not any(c.get("delta") or c.get("finish_reason") for c in choices):
-                send = False  # everything in this chunk is being held
-            if send:
-                out.append(sse_data(chunk))
+                if validate and delta.get("refusal"):
+                    refusal.append(delta["refusal"])  # streamed as it comes: a refusal is an answer
+            if validate and (finish is not None or (choices and choices[0].get("finish_reason"))):
+                if finish is None:
+                    finish = chunk
+                elif send:
+                    after_finish.append(chunk)
+            elif send and not (validate and choices and not any(c.get("delta") or c.get("finish_reason")
+                                                                   for c in choices)):
+                out.append(sse_data(chunk))  # (a chunk whose every part is being held is not)
             if out and not stream.buffered:
                 yield _joined(out)
+        if validate and (finish is not None or assembler.calls or held_content):
+            if out:
+                yield _joined(out)
+            out += await _checked_answer(job, deployment, assembler, held_content, refusal, finish or chunk, finish,
+                                         after_finish)
         finished = True
         if out:
             yield _joined(out)
@@ -120,7 +136,24 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
             # Usage reported early (Anthropic's message_start) undercounts a stream cut later.
             usage = replace(usage, output=max(usage.output, (streamed_chars + 3) // 4))
         job.dispatch_log.charges.insert(0, Charge(deployment, usage))
+        job.dispatch_log.charge_cut_call(body)  # a repair cut off by the client leaving
         settle(job.ctx, record, job.dispatch_log, job.started, job.reservation)
+
+
+async def _checked_answer(job: StreamJob, deployment: Deployment, assembler: ToolCallAssembler,
+                          held_content: list[str], refusal: list[str], last: dict[str, Any],
+                          finish: dict[str, Any] | None, after_finish: list[dict[str, Any]]) -> list[bytes]:
+    """The held end of a checked answer: its calls or content (repaired first if invalid), the finish chunk
+    (one is made when the upstream sent none) and the chunks that followed it."""
+    template = {k: v for k, v in last.items() if k not in ("choices", "usage")}
+    upstream_finish = finish["choices"][0].get("finish_reason") if finish is not None else None
+    pieces, finish_reason = await _validated(job, deployment, assembler, held_content, refusal, template,
+                                             upstream_finish)
+    if finish is None:
+        finish = {**template, "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason or "stop"}]}
+    elif finish_reason:
+        finish["choices"][0]["finish_reason"] = finish_reason
+    return [*map(sse_data, pieces), sse_data(finish), *map(sse_data, after_finish)]
 
 
 def _joined(out: list[bytes]) -> bytes:
@@ -131,12 +164,15 @@ def _joined(out: list[bytes]) -> bytes:
 
 
 async def _validated(job: StreamJob, deployment: Deployment, assembler: ToolCallAssembler,
-                     held_content: list[str], template: dict[str, Any]) -> tuple[list[dict], str | None]:
+                     held_content: list[str], refusal: list[str], template: dict[str, Any],
+                     upstream_finish: str | None) -> tuple[list[dict], str | None]:
     """The held pieces of the answer as chunks, repaired first if they fail validation, and the
     finish_reason they end with (None: keep the upstream's)."""
     content = "".join(held_content) if held_content else None
     message = assembler.message(content)
-    problems = answer_problems(message, job.body)
+    if refusal:
+        message["refusal"] = "".join(refusal)
+    problems = answer_problems(message, job.body, upstream_finish)
     finish_reason = None
     if problems:
         completion, _ = await job.ctx.dispatcher.repair(job.body, message, problems, deployment, job.plan,
@@ -150,7 +186,7 @@ async def _validated(job: StreamJob, deployment: Deployment, assembler: ToolCall
     if message.get("content") and (held_content or (problems and not calls)):
         chunks.insert(0, {**template, "choices": [{"index": 0, "delta": {"content": message["content"]},
                                                    "finish_reason": None}]})
-    if calls:
+    if calls and (problems or upstream_finish not in UNCHECKED_FINISHES):  # a cut answer keeps its reason
         finish_reason = "tool_calls"
     elif finish_reason == "tool_calls":
         finish_reason = "stop"

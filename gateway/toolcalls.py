@@ -172,8 +172,21 @@ def json_schema_problems(message: Mapping[str, Any], request: Mapping[str, Any])
     return _schema_problems(content, schema, "content")
 
 
-def answer_problems(message: Mapping[str, Any], request: Mapping[str, Any]) -> list[str]:
-    """Every validation problem of an assistant message against its request."""
+# Answers that end this way are passed on as they are: a repair with the same max_tokens would be cut again,
+# and a filtered answer is the provider's decision (the SDK raises LengthFinishReasonError and
+# ContentFilterFinishReasonError for them).
+UNCHECKED_FINISHES = frozenset({"length", "content_filter"})
+
+
+def answer_problems(message: Mapping[str, Any], request: Mapping[str, Any],
+                    finish_reason: str | None = None) -> list[str]:
+    """Every validation problem of an assistant message against its request.
+
+    A refusal (structured outputs' `refusal`) is an answer, not an invalid one, and so is an answer cut
+    off by its finish_reason (UNCHECKED_FINISHES).
+    """
+    if message.get("refusal") or finish_reason in UNCHECKED_FINISHES:
+        return []
     return tool_call_problems(message, request) + json_schema_problems(message, request)
 
 

@@ -9,6 +9,7 @@ import time
 
 import httpx
 import openai
+import pydantic
 import pytest
 
 from tests.conftest import MASTER_KEY
@@ -339,6 +340,120 @@ def test_streamed_tool_calls_are_held_until_valid(gateway, upstream):
     assert json.loads(calls[0].function.arguments) == {"city": "Oslo"}
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
     assert wait_for(lambda: gateway.recorder.records and gateway.recorder.records[-1].tool_repairs == 1)
+
+
+def tool_chunk(delta, finish=None, usage=None):
+    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    return {**chunk, "usage": usage} if usage else chunk
+
+
+def streamed_call(arguments):
+    return [tool_chunk({"role": "assistant", "content": None}),
+            tool_chunk({"tool_calls": [{"index": 0, "id": "call_s", "type": "function",
+                                        "function": {"name": "get_weather", "arguments": arguments}}]})]
+
+
+UPSTREAM_USAGE = {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500}
+
+
+@pytest.mark.parametrize("arguments, repairs", [('{"city": "Rome"}', 0), ('{"town": "Rome"}', 1)])
+def test_a_finish_reason_sent_twice_gives_one_checked_call(gateway, upstream, arguments, repairs):
+    # Some upstreams repeat the choice, finish_reason included, in the usage chunk.
+    def handler(path, body):
+        if body.get("stream"):
+            return Reply(sse=[*streamed_call(arguments), tool_chunk({}, "tool_calls"),
+                              tool_chunk({}, "tool_calls", UPSTREAM_USAGE), b"data: [DONE]\n\n"])
+        return tool_answer(body, '{"city": "Rome"}', call_id="call_fixed")
+
+    upstream.handler = handler
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    chunks = list(client.chat.completions.create(**V4, tools=TOOLS, stream=True))
+    calls = [call for c in chunks if c.choices for call in (c.choices[0].delta.tool_calls or [])]
+    assert len(calls) == 1 and json.loads(calls[0].function.arguments) == {"city": "Rome"}
+    assert len(upstream.seen) == 1 + repairs
+    assert wait_for(lambda: gateway.recorder.records)
+    record = gateway.recorder.records[-1]
+    assert record.tool_repairs == repairs and record.usage.input == 1000 + repairs * 12
+
+
+def test_a_streamed_repair_that_fails_still_bills_the_upstreams_reported_usage(gateway, upstream):
+    def handler(path, body):
+        if body.get("stream"):
+            return Reply(sse=[*streamed_call('{"town": "Rome"}'), tool_chunk({}, "tool_calls"),
+                              {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                               "choices": [], "usage": UPSTREAM_USAGE}, b"data: [DONE]\n\n"])
+        return Reply(status=500, json={"error": {"message": "down"}})
+
+    upstream.handler = handler
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    with pytest.raises(openai.APIError):
+        list(client.chat.completions.create(**V4, tools=TOOLS, stream=True))
+    assert wait_for(lambda: gateway.recorder.records)
+    record = gateway.recorder.records[-1]
+    assert record.status == 502 and (record.usage.input, record.usage.output) == (1000, 500)
+
+
+def test_a_client_leaving_during_a_streamed_repair_is_billed_the_stream_and_the_cut_repair(gateway, upstream):
+    def handler(path, body):
+        if body.get("stream"):
+            return Reply(sse=[*streamed_call('{"town": "Rome"}'), tool_chunk({}, "tool_calls", UPSTREAM_USAGE),
+                              b"data: [DONE]\n\n"])
+        return Reply(delay=5.0, json={})  # the repair is under way when the client leaves
+
+    upstream.handler = handler
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0, timeout=1.0)
+    with pytest.raises(openai.APITimeoutError):
+        list(client.chat.completions.create(**V4, tools=TOOLS, stream=True))
+    assert wait_for(lambda: gateway.recorder.records)
+    record = gateway.recorder.records[-1]
+    assert (record.status, record.usage.output) == (499, 500)
+    assert record.usage.input > 1000  # the stream's 1000 and an estimate of the repair's prompt
+
+
+def test_a_tool_call_ended_by_done_without_a_finish_reason_is_still_checked(gateway, upstream):
+    def handler(path, body):
+        if body.get("stream"):
+            return Reply(sse=[*streamed_call('{"city": '), b"data: [DONE]\n\n"])  # cut, then [DONE]
+        return tool_answer(body, '{"city": "Rome"}', call_id="call_fixed")
+
+    upstream.handler = handler
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    chunks = list(client.chat.completions.create(**V4, tools=TOOLS, stream=True))
+    calls = [call for c in chunks if c.choices for call in (c.choices[0].delta.tool_calls or [])]
+    assert [call.id for call in calls] == ["call_fixed"]
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "tool_calls"
+
+
+class Person(pydantic.BaseModel):
+    name: str
+
+
+def test_a_structured_output_refusal_is_an_answer_not_a_repair(gateway, upstream):
+    def handler(path, body):
+        if body.get("stream"):
+            return Reply(sse=[tool_chunk({"role": "assistant", "refusal": "I can't help with that."}),
+                              tool_chunk({}, "stop"), b"data: [DONE]\n\n"])
+        return Reply(json={**openai_answer(body), "choices": [{"index": 0, "finish_reason": "stop", "message": {
+            "role": "assistant", "content": None, "refusal": "I can't help with that."}}]})
+
+    upstream.handler = handler
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    parsed = client.chat.completions.parse(**V4, response_format=Person)
+    assert parsed.choices[0].message.refusal == "I can't help with that." and parsed.choices[0].message.parsed is None
+    with client.chat.completions.stream(**V4, response_format=Person) as stream:
+        final = stream.get_final_completion()
+    assert final.choices[0].message.refusal == "I can't help with that."
+    assert len(upstream.seen) == 2  # no repairs
+
+
+def test_an_answer_cut_by_max_tokens_is_passed_on_not_repaired(gateway, upstream):
+    upstream.handler = lambda path, body: Reply(json={**openai_answer(body), "choices": [{
+        "index": 0, "finish_reason": "length", "message": {"role": "assistant", "content": '{"na'}}]})
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    with pytest.raises(openai.LengthFinishReasonError):
+        client.chat.completions.parse(**V4, response_format=Person, max_tokens=3)
+    assert len(upstream.seen) == 1
 
 
 def test_several_choices_pass_through_unchecked_streamed_or_not(gateway, upstream):

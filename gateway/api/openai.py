@@ -18,13 +18,12 @@ from gateway.api.watch import ClientWatch
 from gateway.auth import authenticate
 from gateway.catalogue import Deployment
 from gateway.context import GatewayContext
-from gateway.dispatch import Charge, DispatchLog
+from gateway.dispatch import DispatchLog
 from gateway.errors import ClientDisconnected, GatewayError, ModelNotFound, PayloadTooLarge
-from gateway.plan import RoutePlan
 from gateway.records import RequestRecord, new_request_id
 from gateway.streaming import StreamJob, relay
 from gateway.toolcalls import needs_validation
-from gateway.usage import estimated_usage, prompt_bytes
+from gateway.usage import prompt_bytes
 from gateway.wire import parse_chat_request
 
 
@@ -120,7 +119,7 @@ async def chat_completions(request: Request) -> Response:
         watch.stop()
         record.status = 499 if isinstance(exc, asyncio.CancelledError) else 500
         record.error_code = "client_disconnected" if record.status == 499 else "internal_error"
-        _charge_in_flight(plan, escalation, body, dispatch_log)
+        dispatch_log.charge_cut_call(body)
         settle(ctx, record, dispatch_log, started, reservation)
         if watch.absorb():
             raise ClientDisconnected("the client closed the connection before the answer was ready") from None
@@ -155,22 +154,6 @@ async def chat_completions(request: Request) -> Response:
     headers["x-gateway-cost-usd"] = money(record.cost_usd)
     headers["x-gateway-baseline-cost-usd"] = money(record.baseline_usd)
     return Response(orjson.dumps(completion.body), media_type="application/json", headers=headers)
-
-
-def _charge_in_flight(plan: RoutePlan, escalation: RoutePlan | None, body: dict[str, Any],
-                      dispatch_log: DispatchLog) -> None:
-    """Charge an estimate of the prompt to the upstream call that was cut off, if one was under way.
-
-    A call is under way when fewer calls were charged than tried; cut off while backing off after
-    a failed try, this errs by one prompt towards billing, never towards losing a call.
-    """
-    if len(dispatch_log.charges) >= len(dispatch_log.tried):
-        return
-    name = dispatch_log.tried[-1]
-    attempts = [*plan.attempts, *(escalation.attempts if escalation else ())]
-    deployment = next((a.deployment for a in attempts if a.deployment.name == name), None)
-    if deployment is not None:
-        dispatch_log.charges.append(Charge(deployment, estimated_usage(body)))
 
 
 async def list_models(request: Request) -> Response:
