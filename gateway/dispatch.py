@@ -19,6 +19,7 @@ from gateway.errors import (
     NoDeploymentAvailable,
     PayloadTooLarge,
     RateLimited,
+    UnsupportedByDeployment,
     UpstreamError,
     UpstreamTimeout,
     is_upstream_failure,
@@ -218,6 +219,7 @@ class Dispatcher:
         loop = asyncio.get_running_loop()
         deadline = self._deadline(dispatch_log)
         error: GatewayError | None = None
+        unsupported: UnsupportedByDeployment | None = None
         for attempt in plan.attempts:
             deployment = attempt.deployment
             if loop.time() >= deadline:
@@ -234,6 +236,13 @@ class Dispatcher:
                         result = await call(self.providers[deployment.provider], deployment)
                 except TimeoutError:
                     exc: GatewayError = UpstreamTimeout(f"upstream {deployment.name} did not answer in time.")
+                except UnsupportedByDeployment as caught:
+                    # Nothing was sent: this deployment's API cannot take the request; the next one may.
+                    dispatch_log.in_flight = None
+                    self.breakers.release(deployment.name)
+                    dispatch_log.errors.append(f"{deployment.name}: {caught.code or caught.error_type}")
+                    unsupported = unsupported or caught
+                    break
                 except FINAL_ERRORS:
                     # The request's fault, not the deployment's: a half-open probe ends without a verdict.
                     dispatch_log.in_flight = None
@@ -269,6 +278,8 @@ class Dispatcher:
                 dispatch_log.retries += 1
                 self._on_retry(deployment.name)
                 await self._sleep(delay)
+        if error is None and unsupported is not None:
+            raise unsupported
         if error is None:
             raise NoDeploymentAvailable(f"every deployment for {plan.model.name} has an open circuit; "
                                         "retry shortly", headers={"retry-after": "5"})

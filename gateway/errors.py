@@ -47,6 +47,11 @@ class InvalidRequest(GatewayError):
     error_type = "invalid_request_error"
 
 
+class UnsupportedByDeployment(InvalidRequest):
+    """What one deployment's API cannot take (a field or a kind of content its wire format lacks): dispatch
+    moves on to the plan's next deployment, and answers this 400 only when none could take the request."""
+
+
 class AuthenticationFailed(GatewayError):
     status_code = 401
     error_type = "invalid_request_error"

@@ -7,6 +7,7 @@ import time
 
 import httpx
 import openai
+import pytest
 
 from gateway.ledger import upgrade
 from gateway.policy import CATEGORIES
@@ -37,6 +38,24 @@ def test_trusted_category_header_picks_the_route(gateway, upstream):
     raw = ask(gateway, "anything", category="n4")
     assert (raw.headers["x-gateway-model"], raw.headers["x-gateway-verdict"]) == ("deepseek-v4-pro", "substitute")
     assert raw.parse().model == "deepseek-v4-pro"
+
+
+def test_what_claude_cannot_take_is_served_by_the_plans_next_deployment(gateway, upstream):
+    # P1 goes to Claude first; logprobs, audio parts and function-role history would be lost or refused there.
+    audio = [{"type": "text", "text": "what is said here?"},
+             {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}]
+    for extra in ({"logprobs": True, "top_logprobs": 2}, {"messages": [{"role": "user", "content": audio}]},
+                  {"messages": [{"role": "user", "content": "hi"}, {"role": "function", "name": "f", "content": "1"}]}):
+        upstream.seen.clear()
+        body = {"messages": [{"role": "user", "content": "anything"}], **extra}
+        raw = sdk(gateway).chat.completions.with_raw_response.create(model="auto", extra_headers={
+            "x-gateway-category": "P1"}, **body)
+        assert raw.headers["x-gateway-model"] != "claude-opus-4.7", extra
+        assert [seen.path for seen in upstream.seen if seen.path.endswith("/v1/messages")] == []  # nothing sent
+    with pytest.raises(openai.BadRequestError, match="logprobs are not returned by Anthropic") as refused:
+        sdk(gateway).chat.completions.create(model="claude-opus-4.7", logprobs=True,
+                                             messages=[{"role": "user", "content": "hi"}])
+    assert refused.value.body["param"] == "logprobs"
 
 
 def test_category_header_is_ignored_from_untrusted_callers(start_gateway):

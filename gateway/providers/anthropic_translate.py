@@ -1,7 +1,9 @@
 """Pure translation between OpenAI chat completions and Anthropic's Messages API.
 
-Fields with no Messages equivalent (logprobs, seed, presence/frequency penalties, …) are
-dropped; `n` > 1 is refused because Messages returns one answer per call.
+Sampling fields with no Messages equivalent (seed, presence/frequency penalties, …) are dropped.
+What would change the answer's meaning or shape if dropped (`n` > 1, logprobs, audio or file parts,
+custom tools, the legacy `functions`, a conversation of system messages only) is refused with
+UnsupportedByDeployment, so that dispatch moves on to the plan's next (OpenAI-compatible) deployment.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from gateway.errors import InvalidRequest, UpstreamError
+from gateway.errors import InvalidRequest, UnsupportedByDeployment, UpstreamError
 from gateway.providers.shapes import ANTHROPIC_USAGE_COUNTS, ANTHROPIC_USAGE_DETAILS, usage_problem
 from gateway.toolcalls import is_function_tool, tool_name
 from gateway.usage import Usage, from_anthropic, merge_anthropic
@@ -68,8 +70,8 @@ def _content_blocks(content: Any) -> list[dict[str, Any]]:
         elif kind == "refusal":  # an earlier assistant refusal, sent back as history
             blocks.append({"type": "text", "text": str(part.get("refusal") or "")})
         else:  # audio, files: dropping them would answer a different question than the one asked
-            raise InvalidRequest(f"content parts of type {kind!r} cannot be sent to an Anthropic deployment "
-                                 "(text and image_url can)", param="messages")
+            raise UnsupportedByDeployment(f"content parts of type {kind!r} cannot be sent to an Anthropic deployment "
+                                          "(text and image_url can)", param="messages")
     return blocks
 
 
@@ -77,8 +79,8 @@ def _tool_use_blocks(tool_calls: list[Mapping[str, Any]]) -> list[dict[str, Any]
     blocks = []
     for call in tool_calls:
         if call.get("type") == "custom":
-            raise InvalidRequest("custom tool calls cannot be sent to an Anthropic deployment (function calls can)",
-                                 param="messages")
+            raise UnsupportedByDeployment(
+                "custom tool calls cannot be sent to an Anthropic deployment (function calls can)", param="messages")
         function = call.get("function") or {}
         arguments = function.get("arguments") or "{}"
         try:
@@ -124,11 +126,11 @@ def _translate_messages(openai_messages: list[Mapping[str, Any]]) -> tuple[list[
             _append(messages, "user", [{"type": "tool_result", "tool_use_id": message.get("tool_call_id"),
                                         "content": output}])
         else:
-            raise InvalidRequest(f"messages with role {role!r} cannot be sent to an Anthropic deployment",
-                                 param="messages")
+            raise UnsupportedByDeployment(f"messages with role {role!r} cannot be sent to an Anthropic deployment",
+                                          param="messages")
     if not messages:
-        raise InvalidRequest("the conversation has no user or assistant content to send to an Anthropic deployment "
-                             "(system messages alone are not a conversation)", param="messages")
+        raise UnsupportedByDeployment("the conversation has no user or assistant content to send to an Anthropic "
+                                      "deployment (system messages alone are not a conversation)", param="messages")
     return system, messages
 
 
@@ -171,11 +173,14 @@ ANTHROPIC_NATIVE_FIELDS = ("top_k", "thinking")
 def to_messages_request(body: Mapping[str, Any], upstream_model: str) -> dict[str, Any]:
     """An Anthropic Messages request equivalent to an OpenAI chat-completions request."""
     if (body.get("n") or 1) > 1:
-        raise InvalidRequest("n > 1 is not supported by Anthropic deployments; send n=1", param="n")
+        raise UnsupportedByDeployment("n > 1 is not supported by Anthropic deployments; send n=1", param="n")
     for legacy in ("functions", "function_call"):
         if body.get(legacy) is not None:
-            raise InvalidRequest(f"'{legacy}' (deprecated by OpenAI) cannot be sent to an Anthropic deployment; "
-                                 "send 'tools' and 'tool_choice' instead", param=legacy)
+            raise UnsupportedByDeployment(f"'{legacy}' (deprecated by OpenAI) cannot be sent to an Anthropic "
+                                          "deployment; send 'tools' and 'tool_choice' instead", param=legacy)
+    if body.get("logprobs") or body.get("top_logprobs"):
+        raise UnsupportedByDeployment("logprobs are not returned by Anthropic deployments; ask an OpenAI-compatible "
+                                      "model, or send the request without logprobs", param="logprobs")
     system, messages = _translate_messages(body.get("messages") or [])
     request: dict[str, Any] = {
         "model": upstream_model,
@@ -202,8 +207,8 @@ def to_messages_request(body: Mapping[str, Any], upstream_model: str) -> dict[st
     tools, tool_choice = _allowed(body.get("tools") or [], body.get("tool_choice"))
     if tools:
         if not all(is_function_tool(tool) for tool in tools):
-            raise InvalidRequest("custom tools cannot be sent to an Anthropic deployment (function tools can)",
-                                 param="tools")
+            raise UnsupportedByDeployment("custom tools cannot be sent to an Anthropic deployment (function tools can)",
+                                          param="tools")
         request["tools"] = [
             {
                 "name": tool["function"]["name"],
