@@ -47,6 +47,15 @@ def test_non_streaming_passthrough_of_every_field(gateway, upstream):
     assert Decimal(raw.headers["x-gateway-cost-usd"]) == Decimal("0.000210")
 
 
+def test_the_sdk_sees_the_request_id_on_answers_and_errors(gateway, upstream):
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    completion = client.chat.completions.create(model="deepseek-v4-pro", messages=[{"role": "user", "content": "hi"}])
+    assert completion._request_id == gateway.recorder.records[-1].request_id
+    with pytest.raises(openai.NotFoundError) as refused:
+        client.chat.completions.create(model="no-such-model", messages=[{"role": "user", "content": "hi"}])
+    assert refused.value.request_id == gateway.recorder.records[-1].request_id
+
+
 def test_auto_is_routed_by_the_policy(gateway, upstream):
     raw = client(gateway).chat.completions.with_raw_response.create(
         model="auto", messages=[{"role": "user", "content": "hi"}], extra_headers={"x-gateway-category": "N4"})

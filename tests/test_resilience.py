@@ -120,6 +120,44 @@ def test_stream_hanging_after_headers_ends_with_an_error_event_in_time(start_gat
     assert wait_for(lambda: gateway.recorder.records and gateway.recorder.records[-1].status == 504)
 
 
+def test_a_200_carrying_an_error_instead_of_choices_is_an_upstream_failure(start_gateway, upstream):
+    gateway = start_gateway(retries=0)
+
+    def handler(path, body):
+        if "@deepseek" in path:  # a proxy in front of the upstream reports its failure with a 200
+            return Reply(json={"error": {"message": "provider overloaded"}})
+        return ok(path, body)
+
+    upstream.handler = handler
+    response = post(gateway, V4)
+    assert response.status_code == 200 and response.headers["x-gateway-deployment"] == "deepseek-v4-pro@together"
+    upstream.handler = lambda path, body: Reply(json={"error": {"message": "overloaded"}})
+    response = post(gateway, V4)
+    assert response.status_code == 502 and "answered with an error: overloaded" in response.json()["error"]["message"]
+    assert gateway.recorder.records[-1].cost_usd == 0
+
+
+def test_the_sdk_is_told_not_to_retry_what_the_gateway_already_retried(start_gateway, upstream):
+    gateway = start_gateway(retries=1, retry_base_s=0.01)
+    upstream.handler = lambda path, body: Reply(status=500, json={"error": {"message": "boom"}})
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=2)
+    with pytest.raises(openai.InternalServerError) as failed:
+        client.chat.completions.create(**V4)
+    assert failed.value.response.headers["x-should-retry"] == "false"
+    assert len(upstream.seen) == int(failed.value.response.headers["x-gateway-attempts"]) == 8  # one SDK try
+
+
+def test_an_upstreams_4xx_is_not_padded_with_the_operators_configuration(start_gateway, upstream):
+    gateway = start_gateway(env={"FIREWORKS_API_KEY": ""})  # a route skipped for its missing key
+    upstream.handler = lambda path, body: Reply(status=400, json={"error": {
+        "message": "too many tokens", "code": "context_length_exceeded"}})
+    response = post(gateway, V4)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "context_length_exceeded"
+    assert "FIREWORKS_API_KEY" not in response.text and "x-should-retry" not in response.headers
+    upstream.handler = lambda path, body: Reply(status=503, json={"error": {"message": "down"}})
+    assert "FIREWORKS_API_KEY is not set" in post(gateway, V4).json()["error"]["message"]  # a 5xx keeps the hint
+
+
 def test_a_stream_cut_after_its_answer_finished_is_a_success(start_gateway, upstream):
     gateway = start_gateway(retries=0)
     # finish_reason and usage arrived; the connection drops before [DONE].

@@ -53,7 +53,7 @@ def _refused(ctx: GatewayContext, request_id: str, key_id: str, team: str | None
                            requested_model=body["model"], stream=bool(body.get("stream")),
                            status=exc.status_code, error_code=exc.code)
     settle(ctx, record, DispatchLog(), started)
-    exc.headers["x-gateway-request-id"] = request_id
+    exc.headers["x-gateway-request-id"] = exc.headers["x-request-id"] = request_id
 
 
 def _timed_out(record: RequestRecord, error: GatewayError) -> None:
@@ -93,7 +93,7 @@ async def chat_completions(request: Request) -> Response:
         verdict=plan.verdict,
     )
     dispatch_log = DispatchLog()
-    headers = {"x-gateway-request-id": request_id, "x-gateway-model": plan.model.name,
+    headers = {"x-gateway-request-id": request_id, "x-request-id": request_id, "x-gateway-model": plan.model.name,
                "x-gateway-category": routed.classification.category, "x-gateway-verdict": plan.verdict}
     watch = ClientWatch(request.receive)  # the body is read: from here a disconnect cancels the upstream call
     try:
@@ -109,7 +109,12 @@ async def chat_completions(request: Request) -> Response:
         watch.stop()
         record.status, record.error_code = exc.status_code, exc.code
         settle(ctx, record, dispatch_log, started, reservation)
-        exc.message += routing.unavailable_hint(plan, ctx.catalogue, lambda d: routing.unavailable(ctx, d))
+        if exc.status_code >= 500:  # the operator's configuration is no business of a client's own 4xx
+            exc.message += routing.unavailable_hint(plan, ctx.catalogue, lambda d: routing.unavailable(ctx, d))
+        if exc.status_code in (502, 504):
+            # The gateway already retried and failed over: the SDK retrying the whole request would multiply
+            # the upstream calls (and the wait) by its max_retries + 1.
+            exc.headers["x-should-retry"] = "false"
         exc.headers.update(headers)
         exc.headers["x-gateway-attempts"] = str(len(dispatch_log.tried))
         raise

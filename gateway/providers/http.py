@@ -64,6 +64,12 @@ def scrub(text: str, secret: str | None) -> str:
 _NAME = re.compile(r"[A-Za-z0-9_.\-\[\]]{1,100}")
 
 
+def error_detail(error: Any, secret: str | None) -> str:
+    """The message of an upstream's error object (or the error itself), scrubbed and cut."""
+    message = error.get("message") if isinstance(error, Mapping) else error
+    return scrub(str(message), secret)[:1000]
+
+
 def _short_name(value: Any, secret: str | None) -> str | None:
     """An upstream's `param` or `code` worth passing on: a short identifier (it lands in the ledger too)."""
     return scrub(value, secret) if isinstance(value, str) and _NAME.fullmatch(value) else None

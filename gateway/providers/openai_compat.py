@@ -11,7 +11,7 @@ import orjson
 from gateway.catalogue import Deployment
 from gateway.errors import GatewayError, UpstreamError, UpstreamTimeout
 from gateway.providers.base import Completion
-from gateway.providers.http import SSEReader, UpstreamClients, post, read_json, scrub
+from gateway.providers.http import SSEReader, UpstreamClients, error_detail, post, read_json
 from gateway.providers.replicas import ReplicaFailover, home_replica, is_replica_failure
 from gateway.providers.shapes import chunk_problem, completion_problem
 from gateway.settings import Settings
@@ -75,9 +75,7 @@ class OpenAIChunkStream:
             if not isinstance(chunk, dict):
                 continue
             if "error" in chunk:
-                error = chunk["error"]
-                message = error.get("message") if isinstance(error, dict) else error
-                detail = scrub(str(message), self._secret)[:1000]
+                detail = error_detail(chunk["error"], self._secret)
                 raise UpstreamError(f"upstream {self._deployment.name} failed mid-stream: {detail}")
             problem = chunk_problem(chunk)
             if problem:
@@ -148,6 +146,9 @@ class OpenAICompatProvider:
         try:
             response = await post(session, url, body, headers, deployment, secret)
             answer = await read_json(response, deployment)
+            if "error" in answer and "choices" not in answer:  # a proxy's failure sent as a 200
+                raise UpstreamError(f"upstream {deployment.name} answered with an error: "
+                                    f"{error_detail(answer['error'], secret)}")
             problem = completion_problem(answer)
             if problem:
                 raise UpstreamError(f"upstream {deployment.name} returned a malformed answer: {problem}")

@@ -127,6 +127,8 @@ def _choices_problem(choices: Any, part: str, partial: bool) -> str | None:
 
 def completion_problem(body: Mapping[str, Any]) -> str | None:
     """What is wrong with a non-streaming chat.completion (None when the gateway can read it)."""
+    if body.get("choices") is None:
+        return "it has no choices"
     return _choices_problem(body.get("choices"), "message", partial=False) or usage_problem(body.get("usage"))
 
 
