@@ -90,7 +90,10 @@ def serve(
     uvicorn.run("gateway.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.log_level, access_log=False, http="httptools", loop="uvloop",
                 # Nothing reads the client address, so X-Forwarded-* rewriting would be work for nothing.
-                proxy_headers=False)
+                proxy_headers=False,
+                # On SIGTERM, requests still running after the grace are cancelled (their upstream calls are
+                # charged and recorded, and the ledger flushed) before an orchestrator's SIGKILL loses them.
+                timeout_graceful_shutdown=settings.shutdown_grace_s)
 
 
 @app.command()

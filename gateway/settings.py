@@ -92,6 +92,7 @@ class Settings:
     redis_fail_open: bool = True
     key_refresh_s: float = 5.0
     gc_threshold: int = 20_000
+    shutdown_grace_s: float = 8.0
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -99,8 +100,8 @@ class Settings:
         """Read settings from the environment (GATEWAY_* variables); SettingsError names a bad one."""
         env = os.environ if env is None else env
         return cls(
-            policies_dir=Path(env.get("GATEWAY_POLICIES_DIR", "policies")),
-            database_url=env.get("GATEWAY_DATABASE_URL", DEFAULT_DATABASE_URL),
+            policies_dir=Path(_optional(env.get("GATEWAY_POLICIES_DIR")) or "policies"),
+            database_url=_optional(env.get("GATEWAY_DATABASE_URL")) or DEFAULT_DATABASE_URL,
             redis_url=_optional(env.get("GATEWAY_REDIS_URL")),
             master_key=_optional(env.get("GATEWAY_MASTER_KEY")),
             admin_key=_optional(env.get("GATEWAY_ADMIN_KEY")),
@@ -118,10 +119,11 @@ class Settings:
             breaker_failures=_integer(env, "GATEWAY_BREAKER_FAILURES", 5, minimum=1),
             breaker_cooldown_s=_seconds(env, "GATEWAY_BREAKER_COOLDOWN_S", 30.0, zero_ok=True),
             ledger=_flag(env, "GATEWAY_LEDGER", True),
-            spool_dir=Path(env.get("GATEWAY_SPOOL_DIR", "var/spool")),
+            spool_dir=Path(_optional(env.get("GATEWAY_SPOOL_DIR")) or "var/spool"),
             redis_fail_open=_choice(env, "GATEWAY_REDIS_FAIL", "open", ("open", "closed")) == "open",
             key_refresh_s=_seconds(env, "GATEWAY_KEY_REFRESH_S", 5.0),
             gc_threshold=_integer(env, "GATEWAY_GC_THRESHOLD", 20_000, minimum=0),
+            shutdown_grace_s=_seconds(env, "GATEWAY_SHUTDOWN_GRACE_S", 8.0, zero_ok=True),
             extra_env=dict(env),
         )
 

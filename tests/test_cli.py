@@ -81,3 +81,70 @@ def test_settings_accept_blank_as_the_default_and_any_case():
     assert settings.ledger and settings.log_level == "debug" and not settings.redis_fail_open
     assert settings.retry_base_s == 0 and settings.retries == 2
     assert not Settings.from_env({"GATEWAY_LEDGER": "OFF"}).ledger
+
+
+def test_blank_paths_and_database_url_mean_their_defaults():
+    settings = Settings.from_env({"GATEWAY_POLICIES_DIR": "", "GATEWAY_DATABASE_URL": " ", "GATEWAY_SPOOL_DIR": ""})
+    assert settings.policies_dir == Settings().policies_dir and settings.spool_dir == Settings().spool_dir
+    assert settings.database_url == Settings().database_url
+
+
+def test_sigterm_cancels_requests_still_running_after_the_grace_and_records_them(mock_policies, upstream, tmp_path):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    import httpx
+    from sqlalchemy import create_engine, text
+
+    from gateway.ledger import upgrade
+    from tests.mock_upstream import Reply, openai_answer, wait_for
+    from tests.servers import UPSTREAM_KEYS
+
+    database = f"sqlite:///{tmp_path / 'ledger.db'}"
+    upgrade(database)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    upstream.handler = lambda path, body: Reply(delay=60.0, json=openai_answer(body))  # an answer that takes long
+    env = {**os.environ, **UPSTREAM_KEYS, "GATEWAY_POLICIES_DIR": str(mock_policies), "GATEWAY_DATABASE_URL": database,
+           "GATEWAY_SHUTDOWN_GRACE_S": "1", "GATEWAY_MASTER_KEY": "", "GATEWAY_LOG_LEVEL": "warning"}
+    server = subprocess.Popen([sys.executable, "-m", "gateway", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: _answers(f"http://127.0.0.1:{port}/health"), timeout=30)
+        with httpx.Client(timeout=30) as client:
+            request = client.build_request("POST", f"http://127.0.0.1:{port}/v1/chat/completions", json={
+                "model": "deepseek-v4-pro", "messages": [{"role": "user", "content": "hi"}]})
+            sending = threading.Thread(target=lambda: _ignore_errors(client.send, request), daemon=True)
+            sending.start()
+            assert wait_for(lambda: upstream.seen)  # the request is waiting on the upstream
+            server.send_signal(signal.SIGTERM)
+            stopped = time.monotonic()
+            # uvicorn shuts down, then re-raises the signal it caught: exiting by SIGTERM is its clean exit.
+            assert server.wait(timeout=10) in (0, -signal.SIGTERM) and time.monotonic() - stopped < 6
+    finally:
+        server.kill()
+    with create_engine(database).connect() as connection:
+        rows = connection.execute(text("SELECT status, input_tokens FROM requests")).all()
+    assert len(rows) == 1 and rows[0].input_tokens > 0  # charged and recorded, not lost
+
+
+def _ignore_errors(call, *args) -> None:
+    try:
+        call(*args)
+    except Exception:
+        pass
+
+
+def _answers(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
