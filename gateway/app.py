@@ -140,6 +140,9 @@ def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] =
         Route("/v1/routing/explain", routing.explain, methods=["POST"]),
         Route("/v1/models", openai.list_models, methods=["GET"]),
         Route("/v1/models/{model:path}", openai.get_model, methods=["GET"]),
+        # Without /v1 too, as /chat/completions: a base_url given without /v1 still lists models.
+        Route("/models", openai.list_models, methods=["GET"]),
+        Route("/models/{model:path}", openai.get_model, methods=["GET"]),
         Route("/health", health.health, methods=["GET"]),
         Route("/ready", health.ready, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),

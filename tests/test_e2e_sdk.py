@@ -56,6 +56,13 @@ def test_the_sdk_sees_the_request_id_on_answers_and_errors(gateway, upstream):
     assert refused.value.request_id == gateway.recorder.records[-1].request_id
 
 
+def test_a_base_url_without_v1_serves_chat_and_models(gateway, upstream):
+    client = openai.OpenAI(base_url=gateway.url, api_key=MASTER_KEY, max_retries=0)
+    assert "auto" in [model.id for model in client.models.list()]
+    assert client.models.retrieve("deepseek-v4-pro").id == "deepseek-v4-pro"
+    assert client.chat.completions.create(model="deepseek-v4-pro", messages=[{"role": "user", "content": "hi"}]).choices
+
+
 def test_auto_is_routed_by_the_policy(gateway, upstream):
     raw = client(gateway).chat.completions.with_raw_response.create(
         model="auto", messages=[{"role": "user", "content": "hi"}], extra_headers={"x-gateway-category": "N4"})
