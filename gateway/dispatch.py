@@ -14,6 +14,7 @@ from typing import Any
 from gateway.breakers import CircuitBreakers
 from gateway.catalogue import Deployment
 from gateway.errors import (
+    ConnectTimeout,
     GatewayError,
     InvalidRequest,
     NoDeploymentAvailable,
@@ -214,7 +215,8 @@ class Dispatcher:
         return UpstreamTimeout(f"no upstream answered within the request's {self.retry.total_timeout_s:g} s "
                                f"budget (GATEWAY_TOTAL_TIMEOUT_S){last}")
 
-    async def _run(self, plan: RoutePlan, call: Callable[[Provider, Deployment], Awaitable[Any]],
+    async def _run(self, plan: RoutePlan, body: Mapping[str, Any],
+                   call: Callable[[Provider, Deployment], Awaitable[Any]],
                    dispatch_log: DispatchLog) -> tuple[Any, Deployment]:
         loop = asyncio.get_running_loop()
         deadline = self._deadline(dispatch_log)
@@ -258,6 +260,10 @@ class Dispatcher:
                     self.breakers.success(deployment.name)
                     self._on_attempt(deployment.name, time.perf_counter() - sent, True)
                     return result, deployment
+                if isinstance(exc, UpstreamTimeout) and not isinstance(exc, ConnectTimeout):
+                    # The prompt was sent and the upstream was working on it: it may bill it, as it may a
+                    # call the client cut off.
+                    dispatch_log.charge_cut_call(body)
                 dispatch_log.in_flight = None
                 self._on_attempt(deployment.name, time.perf_counter() - sent, False)
                 log.warning("attempt on %s failed: %s", deployment.name, exc.message)
@@ -291,7 +297,7 @@ class Dispatcher:
         async def call(provider: Provider, deployment: Deployment) -> Completion:
             return await provider.complete(deployment, {**body, "model": deployment.upstream_model})
 
-        completion, deployment = await self._run(plan, call, dispatch_log)
+        completion, deployment = await self._run(plan, body, call, dispatch_log)
         usage = completion.usage
         if usage is None:  # an answer without usage is billed as estimated, not as free
             usage = estimated_usage(body, answer_chars(completion.body))
@@ -310,7 +316,7 @@ class Dispatcher:
             stream = await provider.open_stream(deployment, {**body, "model": deployment.upstream_model})
             return await start_stream(stream, deployment, deadline, clock)
 
-        return await self._run(plan, call, dispatch_log)
+        return await self._run(plan, body, call, dispatch_log)
 
     async def repair(self, body: dict[str, Any], message: Mapping[str, Any], problems: list[str],
                      deployment: Deployment, plan: RoutePlan, escalation: RoutePlan | None,

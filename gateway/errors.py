@@ -104,6 +104,10 @@ class UpstreamTimeout(GatewayError):
     default_code = "upstream_timeout"
 
 
+class ConnectTimeout(UpstreamTimeout):
+    """No connection to the upstream was made in time: nothing was sent to it (so nothing can be billed)."""
+
+
 def stream_out_of_time() -> UpstreamTimeout:
     """The end of a stream still running when its request's time budget is spent."""
     return UpstreamTimeout("the stream outlasted the request's time budget (GATEWAY_TOTAL_TIMEOUT_S).")

@@ -175,3 +175,21 @@ async def test_a_started_stream_is_held_to_the_request_budget():
     assert 2 <= len(chunks) <= 4  # the first chunk (peeked while opening) is relayed, then the budget ends it
     await started.aclose()
     assert stream.closed
+
+
+async def test_a_call_that_timed_out_after_its_prompt_was_sent_is_charged_one_that_never_connected_is_not():
+    import aiohttp
+
+    from gateway.errors import ConnectTimeout
+    from gateway.providers.http import connection_error
+
+    first, second, third = (d.name for d in V4.deployments[:3])
+    assert isinstance(connection_error(aiohttp.ConnectionTimeoutError(), V4.deployments[0]), ConnectTimeout)
+    provider = Scripted(**{first: [UpstreamTimeout("read timeout")], second: [ConnectTimeout("no connection")],
+                           third: [UpstreamError("boom")]})
+    dispatch_log = DispatchLog()
+    with pytest.raises(UpstreamError):
+        await Dispatcher({"openai_compat": provider}, CircuitBreakers(), RetrySettings(retries=0)).complete(
+            plan(count=3), BODY, dispatch_log)
+    assert [charge.deployment.name for charge in dispatch_log.charges] == [first]  # the read timeout only
+    assert dispatch_log.charges[0].usage.input > 0 and dispatch_log.in_flight is None

@@ -13,6 +13,7 @@ import orjson
 
 from gateway.catalogue import Deployment
 from gateway.errors import (
+    ConnectTimeout,
     GatewayError,
     InvalidRequest,
     PayloadTooLarge,
@@ -118,6 +119,8 @@ def error_for_status(status: int, payload: bytes, headers: Mapping[str, str], de
 
 def connection_error(exc: BaseException, deployment: Deployment) -> GatewayError:
     """Map a transport failure to a gateway error (timeouts → 504, the rest → 502)."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return ConnectTimeout(f"could not connect to upstream {deployment.name} in time.")
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
         return UpstreamTimeout(f"upstream {deployment.name} did not answer in time.")
     return UpstreamError(f"could not reach upstream {deployment.name}: {type(exc).__name__}",
