@@ -171,6 +171,19 @@ def test_a_stream_cut_after_its_answer_finished_is_a_success(start_gateway, upst
     assert (record.status, record.error_code, record.usage.input) == (200, None, 12)
 
 
+def test_an_anthropic_stream_cut_after_its_stop_reason_is_a_success(start_gateway, upstream):
+    gateway = start_gateway(retries=0)
+    events = anthropic_stream_events("Hello")
+    upstream.handler = lambda path, body: Reply(sse=events, cut_after=len(events) - 1)  # no message_stop
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    chunks = list(client.chat.completions.create(**{**V4, "model": "claude-opus-4.7"}, stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Hello"
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+    assert wait_for(lambda: gateway.recorder.records)
+    record = gateway.recorder.records[-1]
+    assert (record.status, record.error_code, record.usage.output) == (200, None, 6)
+
+
 def test_a_streams_upstream_connection_goes_back_to_the_pool_when_its_body_ends_after_done(start_gateway, upstream):
     gateway = start_gateway()
     upstream.handler = lambda path, body: Reply(sse=[*openai_stream(body, ["a"]), 0.2])  # the end comes 0.2 s later

@@ -10,7 +10,7 @@ import aiohttp
 import orjson
 
 from gateway.catalogue import Deployment
-from gateway.errors import UpstreamError
+from gateway.errors import UpstreamError, UpstreamTimeout
 from gateway.providers.anthropic_translate import (
     StreamTranslator,
     from_messages_response,
@@ -66,7 +66,16 @@ class AnthropicChunkStream:
         return self._translator.usage
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        async for event, data in self._events:
+        events = aiter(self._events)
+        while True:
+            try:
+                event, data = await anext(events)
+            except StopAsyncIteration:
+                break
+            except (UpstreamError, UpstreamTimeout) as exc:
+                if self._translator.stopped and exc.code in ("upstream_unreachable", "upstream_timeout"):
+                    return  # cut after the stop_reason: the answer and its usage are whole
+                raise
             try:
                 payload = orjson.loads(data)
             except orjson.JSONDecodeError:

@@ -285,6 +285,7 @@ class StreamTranslator:
         # without arguments gets no delta at all, and must still reach the client as "{}".
         self._no_arguments_yet: dict[int, Any] = {}
         self._raw_usage: dict[str, Any] = {}
+        self.stopped = False  # a stop_reason arrived: the answer is whole (message_stop only ends the stream)
         self.finished = False
 
     @property
@@ -338,6 +339,7 @@ class StreamTranslator:
             self._raw_usage = merge_anthropic(self._raw_usage, _checked_usage(data.get("usage")))
             stop_reason = (data.get("delta") or {}).get("stop_reason")
             if stop_reason:
+                self.stopped = True
                 # A block never stopped still gets its arguments before the finish.
                 pending = [c for block in list(self._no_arguments_yet) for c in self._start_arguments(block)]
                 return [*pending, self._chunk({}, STOP_REASONS.get(stop_reason, "stop"))]
