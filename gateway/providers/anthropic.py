@@ -10,7 +10,7 @@ import aiohttp
 import orjson
 
 from gateway.catalogue import Deployment
-from gateway.errors import UpstreamError, UpstreamTimeout
+from gateway.errors import UpstreamError
 from gateway.providers.anthropic_translate import (
     StreamTranslator,
     from_messages_response,
@@ -50,8 +50,9 @@ class AnthropicChunkStream:
     def __init__(self, response: aiohttp.ClientResponse, deployment: Deployment, secret: str | None = None) -> None:
         self._deployment = deployment
         self._secret = secret
-        self._events = SSEReader(response, deployment)
         self._translator = StreamTranslator()
+        # A cut after the stop_reason leaves the answer and its usage whole (message_stop only ends the stream).
+        self._events = SSEReader(response, deployment, whole=lambda: self._translator.stopped)
         self._unsent = 0  # chunks translated from the current event and not yielded yet
 
     @property
@@ -66,16 +67,7 @@ class AnthropicChunkStream:
         return self._translator.usage
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        events = aiter(self._events)
-        while True:
-            try:
-                event, data = await anext(events)
-            except StopAsyncIteration:
-                break
-            except (UpstreamError, UpstreamTimeout) as exc:
-                if self._translator.stopped and exc.code in ("upstream_unreachable", "upstream_timeout"):
-                    return  # cut after the stop_reason: the answer and its usage are whole
-                raise
+        async for event, data in self._events:
             try:
                 payload = orjson.loads(data)
             except orjson.JSONDecodeError:
@@ -92,6 +84,8 @@ class AnthropicChunkStream:
             if self._translator.finished:
                 self._events.done()
                 return
+        if self._translator.stopped:
+            return  # cut after the stop_reason: the answer and its usage are whole
         # EOF before message_stop: the answer was cut, however cleanly the connection closed.
         raise UpstreamError(f"upstream {self._deployment.name} ended the stream before message_stop.")
 

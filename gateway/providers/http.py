@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -181,9 +181,11 @@ class SSEReader:
     between two reads waits for the rest.
     """
 
-    def __init__(self, response: aiohttp.ClientResponse, deployment: Deployment) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, deployment: Deployment,
+                 whole: Callable[[], bool] = lambda: False) -> None:
         self._response = response
         self._deployment = deployment
+        self._whole = whole  # whether the answer is complete: a transport failure then ends the events quietly
         self._parsed: collections.deque[tuple[str, bytes]] = collections.deque()
         self._done = False
         self._events = self._read()
@@ -258,7 +260,9 @@ class SSEReader:
             if data:
                 yield event, b"\n".join(data)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise connection_error(exc, self._deployment) from None
+            if not self._whole():
+                raise connection_error(exc, self._deployment) from None
+            # Cut after the answer finished (only the usage or the end marker may be missing): the end.
         finally:
             parsed.clear()
             # An unfinished stream (client gone, error) must not return its connection to the pool.

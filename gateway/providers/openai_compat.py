@@ -9,7 +9,7 @@ import aiohttp
 import orjson
 
 from gateway.catalogue import Deployment
-from gateway.errors import GatewayError, UpstreamError, UpstreamTimeout
+from gateway.errors import GatewayError, UpstreamError
 from gateway.providers.base import Completion
 from gateway.providers.http import SSEReader, UpstreamClients, error_detail, post, read_json
 from gateway.providers.replicas import ReplicaFailover, home_replica, is_replica_failure
@@ -28,7 +28,8 @@ class OpenAIChunkStream:
         self._choices = choices  # the request's n: a stream is whole once each of them has finished
         self._deployment = deployment
         self._secret = secret  # scrubbed from the upstream's own error text
-        self._events = SSEReader(response, deployment)
+        self._finished = False  # every choice has its finish_reason
+        self._events = SSEReader(response, deployment, whole=lambda: self._finished)
         self._on_failure = on_failure
         self.usage: Usage | None = None
 
@@ -55,16 +56,7 @@ class OpenAIChunkStream:
         # Every choice has its finish_reason: the answer is whole even if [DONE] never comes.
         finished = False
         done: set[Any] = set()  # the indexes of the choices that finished
-        events = aiter(self._events)
-        while True:
-            try:
-                _event, data = await anext(events)
-            except StopAsyncIteration:
-                break
-            except (UpstreamError, UpstreamTimeout) as exc:
-                if finished and exc.code in ("upstream_unreachable", "upstream_timeout"):
-                    return  # cut after the answer was whole (only the usage or [DONE] may be missing)
-                raise
+        async for _event, data in self._events:
             if data == b"[DONE]":
                 self._events.done()
                 return
@@ -86,7 +78,7 @@ class OpenAIChunkStream:
                 for choice in chunk.get("choices") or ():
                     if choice.get("finish_reason"):
                         done.add(choice.get("index", 0))
-                finished = len(done) >= self._choices
+                finished = self._finished = len(done) >= self._choices
             yield chunk
         if not finished:
             # A clean EOF mid-answer (a proxy or upstream restart) must not pass for a finished answer.
