@@ -240,6 +240,8 @@ class Dispatcher:
                     exc: GatewayError = UpstreamTimeout(f"upstream {deployment.name} did not answer in time.")
                 except UnsupportedByDeployment as caught:
                     # Nothing was sent: this deployment's API cannot take the request; the next one may.
+                    # Not an attempt (nor a fallback): it leaves no trace in `tried`.
+                    dispatch_log.tried.pop()
                     dispatch_log.in_flight = None
                     self.breakers.release(deployment.name)
                     dispatch_log.errors.append(f"{deployment.name}: {caught.code or caught.error_type}")
@@ -337,10 +339,17 @@ class Dispatcher:
                 return completion, deployment
         if escalation is not None:
             dispatch_log.repairs += 1
-            completion, deployment = await self.complete(escalation, non_streaming(body), dispatch_log)
-            message, problems = _checked(completion, body)
-            if not problems:
-                return completion, deployment
+            try:
+                completion, deployment = await self.complete(escalation, non_streaming(body), dispatch_log)
+            except UnsupportedByDeployment as exc:
+                # The gateway's choice of escalation cannot take the request (logprobs on Claude, say):
+                # the client gets the validation failure, not a 400 for a field it may send.
+                dispatch_log.repairs -= 1
+                problems = [*problems, f"escalation to {escalation.model.name} skipped: {exc.message}"]
+            else:
+                message, problems = _checked(completion, body)
+                if not problems:
+                    return completion, deployment
         elif failed is not None:
             raise failed
         raise UpstreamError("the model's answer failed validation after repair and escalation: "

@@ -152,7 +152,11 @@ async def _checked_answer(job: StreamJob, deployment: Deployment, assembler: Too
     if finish is None:
         finish = {**template, "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason or "stop"}]}
     elif finish_reason:
-        finish["choices"][0]["finish_reason"] = finish_reason
+        # The finish chunk, and any later one that repeats the choice's finish_reason, end the same way.
+        for chunk in (finish, *after_finish):
+            for choice in chunk.get("choices") or ():
+                if choice.get("finish_reason"):
+                    choice["finish_reason"] = finish_reason
     return [*map(sse_data, pieces), sse_data(finish), *map(sse_data, after_finish)]
 
 
@@ -186,7 +190,8 @@ async def _validated(job: StreamJob, deployment: Deployment, assembler: ToolCall
     if message.get("content") and (held_content or (problems and not calls)):
         chunks.insert(0, {**template, "choices": [{"index": 0, "delta": {"content": message["content"]},
                                                    "finish_reason": None}]})
-    if calls and (problems or upstream_finish not in UNCHECKED_FINISHES):  # a cut answer keeps its reason
+    # The answer's own finish_reason (the repair's, if there was one) decides; a cut answer keeps its reason.
+    if calls and (finish_reason if problems else upstream_finish) not in UNCHECKED_FINISHES:
         finish_reason = "tool_calls"
     elif finish_reason == "tool_calls":
         finish_reason = "stop"

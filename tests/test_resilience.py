@@ -476,6 +476,61 @@ def test_a_tool_call_ended_by_done_without_a_finish_reason_is_still_checked(gate
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "tool_calls"
 
 
+def data_events(gateway, body):
+    """The data payloads of a streamed answer, parsed (and the [DONE] marker as a string)."""
+    with httpx.stream("POST", gateway.base_url + "/chat/completions", json=body, headers=AUTH, timeout=30) as reply:
+        assert reply.status_code == 200
+        return [line[6:] if line == "data: [DONE]" else json.loads(line[6:])
+                for line in reply.iter_lines() if line.startswith("data: ")]
+
+
+def finish_reasons(events):
+    return [choice["finish_reason"] for event in events if isinstance(event, dict)
+            for choice in event.get("choices") or () if choice.get("finish_reason")]
+
+
+def test_a_repeated_finish_chunk_is_rewritten_with_the_first(gateway, upstream):
+    def handler(path, body):
+        if body.get("stream"):
+            return Reply(sse=[*streamed_call('{"town": "Rome"}'), tool_chunk({}, "tool_calls"),
+                              tool_chunk({}, "tool_calls", UPSTREAM_USAGE), b"data: [DONE]\n\n"])
+        return Reply(json=openai_answer(body, text="Which city?"))  # the repair answers in words
+
+    upstream.handler = handler
+    events = data_events(gateway, {**V4, "tools": TOOLS, "stream": True})
+    assert finish_reasons(events) == ["stop", "stop"] and events[-1] == "[DONE]"
+
+
+def test_a_streamed_repair_cut_by_max_tokens_keeps_its_length_finish(gateway, upstream):
+    cut = {"id": "call_r", "type": "function", "function": {"name": "get_weather", "arguments": '{"ci'}}
+
+    def handler(path, body):
+        if body.get("stream"):
+            return Reply(sse=[*streamed_call('{"town": "Rome"}'), tool_chunk({}, "tool_calls", UPSTREAM_USAGE),
+                              b"data: [DONE]\n\n"])
+        return Reply(json={**openai_answer(body), "choices": [{"index": 0, "finish_reason": "length", "message": {
+            "role": "assistant", "content": None, "tool_calls": [cut]}}]})
+
+    upstream.handler = handler
+    assert finish_reasons(data_events(gateway, {**V4, "tools": TOOLS, "stream": True})) == ["length"]
+
+
+def test_an_escalation_that_cannot_take_the_request_is_skipped_not_a_400(gateway, upstream):
+    upstream.handler = lambda path, body: tool_answer(body, '{"town": "Oslo"}')  # always invalid
+    body = {**V4, "model": "auto", "tools": TOOLS, "logprobs": True}
+    response = post(gateway, body, headers={**AUTH, "x-gateway-category": "N4"})  # escalation: Claude
+    assert response.status_code == 502 and response.json()["error"]["code"] == "invalid_tool_call"
+    assert "escalation to claude-opus-4.7 skipped" in response.json()["error"]["message"]
+    assert not [seen for seen in upstream.seen if seen.path.endswith("/v1/messages")]
+
+
+def test_a_deployment_that_cannot_take_the_request_is_not_counted_as_an_attempt(gateway, upstream):
+    response = post(gateway, {**V4, "model": "auto", "logprobs": True}, headers={**AUTH, "x-gateway-category": "P1"})
+    assert response.status_code == 200
+    assert response.headers["x-gateway-attempts"] == str(len(upstream.seen)) == "1"
+    assert (gateway.recorder.records[-1].attempts, gateway.recorder.records[-1].fallbacks) == (1, 0)
+
+
 class Person(pydantic.BaseModel):
     name: str
 
