@@ -108,6 +108,21 @@ class ConnectTimeout(UpstreamTimeout):
     """No connection to the upstream was made in time: nothing was sent to it (so nothing can be billed)."""
 
 
+class ServerShuttingDown(GatewayError):
+    """A request the server cancelled because it is stopping (still running after the shutdown grace)."""
+
+    status_code = 503
+    error_type = "api_error"
+    default_code = "server_shutting_down"
+
+
+def server_shutting_down() -> ServerShuttingDown:
+    """The answer to a request cut off by the server stopping: retrying it reaches another replica, or this one
+    once it is back."""
+    return ServerShuttingDown("the gateway is shutting down and ended this request; retry it",
+                              headers={"retry-after": "1"})
+
+
 def stream_out_of_time() -> UpstreamTimeout:
     """The end of a stream still running when its request's time budget is spent."""
     return UpstreamTimeout("the stream outlasted the request's time budget (GATEWAY_TOTAL_TIMEOUT_S).")

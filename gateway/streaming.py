@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -13,7 +13,7 @@ from gateway.budgets import Reservation
 from gateway.catalogue import Deployment
 from gateway.context import GatewayContext
 from gateway.dispatch import Charge, DispatchLog
-from gateway.errors import GatewayError, internal_error
+from gateway.errors import ClientDisconnected, GatewayError, ServerShuttingDown, internal_error
 from gateway.plan import RoutePlan
 from gateway.providers.base import ChunkStream
 from gateway.records import RequestRecord
@@ -42,6 +42,7 @@ class StreamJob:
     dispatch_log: DispatchLog
     started: float
     reservation: Reservation | None = None
+    client_gone: Callable[[], bool] = lambda: True  # after a cancellation: was it the client leaving?
 
 
 async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> AsyncIterator[bytes]:
@@ -123,8 +124,10 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
         yield sse_data(error.body())
         yield SSE_DONE
     finally:
-        if not finished and record.status == 200:  # neither an upstream error nor a bug: the client left
-            record.status, record.error_code = 499, "client_disconnected"
+        if not finished and record.status == 200:
+            # Neither an upstream error nor a bug: the client left, or the server is stopping.
+            ended = ClientDisconnected if job.client_gone() else ServerShuttingDown
+            record.status, record.error_code = ended.status_code, ended.default_code
         await stream.aclose()
         usage = stream.usage
         if usage is None:

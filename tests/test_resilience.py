@@ -158,6 +158,38 @@ def test_an_upstreams_4xx_is_not_padded_with_the_operators_configuration(start_g
     assert "FIREWORKS_API_KEY is not set" in post(gateway, V4).json()["error"]["message"]  # a 5xx keeps the hint
 
 
+def test_requests_cut_off_by_the_server_stopping_are_answered_and_recorded_as_such(start_gateway, upstream):
+    import threading
+
+    gateway = start_gateway(read_timeout_s=30.0, total_timeout_s=60.0)  # tests/servers.py: a 2 s shutdown grace
+
+    def handler(path, body):
+        if body.get("stream"):
+            return Reply(sse=[*openai_stream(body, ["a"])[:2], 30.0])
+        return Reply(delay=30.0, json=openai_answer(body))
+
+    upstream.handler = handler
+    answers: dict[bool, httpx.Response | bytes] = {}
+
+    def call(stream: bool) -> None:
+        with httpx.stream("POST", gateway.base_url + "/chat/completions", json={**V4, "stream": stream},
+                          headers=AUTH, timeout=60) as response:
+            body = response.read()
+            answers[stream] = body if stream else httpx.Response(response.status_code, content=body)
+
+    threads = [threading.Thread(target=call, args=(stream,), daemon=True) for stream in (False, True)]
+    for thread in threads:
+        thread.start()
+    assert wait_for(lambda: len(upstream.seen) == 2)
+    gateway.stop()  # uvicorn cancels what still runs after the grace
+    for thread in threads:
+        thread.join(10)
+    assert answers[False].status_code == 503 and answers[False].json()["error"]["code"] == "server_shutting_down"
+    assert b'"code":"server_shutting_down"' in answers[True] and answers[True].endswith(b"data: [DONE]\n\n")
+    assert sorted((r.stream, r.status, r.error_code) for r in gateway.recorder.records) == [
+        (False, 503, "server_shutting_down"), (True, 503, "server_shutting_down")]
+
+
 def test_a_stream_cut_after_its_answer_finished_is_a_success(start_gateway, upstream):
     gateway = start_gateway(retries=0)
     # finish_reason and usage arrived; the connection drops before [DONE].

@@ -19,7 +19,14 @@ from gateway.auth import authenticate
 from gateway.catalogue import Deployment
 from gateway.context import GatewayContext
 from gateway.dispatch import DispatchLog
-from gateway.errors import ClientDisconnected, GatewayError, ModelNotFound, PayloadTooLarge
+from gateway.errors import (
+    ClientDisconnected,
+    GatewayError,
+    ModelNotFound,
+    PayloadTooLarge,
+    internal_error,
+    server_shutting_down,
+)
 from gateway.records import RequestRecord, new_request_id
 from gateway.streaming import StreamJob, relay
 from gateway.toolcalls import needs_validation
@@ -56,8 +63,19 @@ def _refused(ctx: GatewayContext, request_id: str, key_id: str, team: str | None
     exc.headers["x-gateway-request-id"] = exc.headers["x-request-id"] = request_id
 
 
-def _timed_out(record: RequestRecord, error: GatewayError) -> None:
-    """A stream ended by its time budget is recorded as a timeout, unless it was already ending with an error."""
+def _cancellation_undone(watch: ClientWatch) -> bool:
+    """After a CancelledError: undo the cancellation when it came from the client leaving or from the server
+    stopping (uvicorn cancels the requests still running after its shutdown grace), so that the request
+    ends with an answer instead (a 499 nobody reads, or a 503); False when the task is still being cancelled."""
+    if watch.absorb():
+        return True
+    task = asyncio.current_task()
+    return task is not None and task.uncancel() == 0
+
+
+def _ended_early(record: RequestRecord, error: GatewayError) -> None:
+    """A stream the gateway ended (its time budget spent, the server stopping) is recorded with why, unless it
+    was already ending with an error."""
     if record.status == 200:
         record.status, record.error_code = error.status_code, error.code
 
@@ -122,17 +140,22 @@ async def chat_completions(request: Request) -> Response:
         # Client gone (or the server stopping) mid-call, or a bug: the upstream may bill what it
         # was sent, so the request is still priced, recorded and its reservation settled.
         watch.stop()
-        record.status = 499 if isinstance(exc, asyncio.CancelledError) else 500
-        record.error_code = "client_disconnected" if record.status == 499 else "internal_error"
+        cancelled = isinstance(exc, asyncio.CancelledError)
+        ended: GatewayError = internal_error()
+        if cancelled:
+            ended = ClientDisconnected("the client closed the connection before the answer was ready") \
+                if watch.gone else server_shutting_down()  # cancelled, not by the client: the server is stopping
+        record.status, record.error_code = ended.status_code, ended.code
         dispatch_log.charge_cut_call(body)
         settle(ctx, record, dispatch_log, started, reservation)
-        if watch.absorb():
-            raise ClientDisconnected("the client closed the connection before the answer was ready") from None
+        if cancelled and _cancellation_undone(watch):
+            raise ended from None  # the client's 499 (nobody reads it), or the 503 a stopping server answers
         raise
     _served_by(record, deployment, headers)
     if body.get("stream"):
         headers["x-gateway-attempts"] = str(len(dispatch_log.tried))
-        job = StreamJob(ctx, body, plan, escalation, record, dispatch_log, started, reservation)
+        job = StreamJob(ctx, body, plan, escalation, record, dispatch_log, started, reservation,
+                        client_gone=lambda: watch.gone)
         events = relay(job, stream, deployment)
         # Start the relay before handing it over: a started generator that is dropped (client gone
         # before the response began) is still closed by the event loop, so its `finally` always
@@ -141,13 +164,15 @@ async def chat_completions(request: Request) -> Response:
             first = await anext(events)
         except asyncio.CancelledError:
             watch.stop()
-            if watch.absorb():  # the relay's `finally` has settled the request
-                raise ClientDisconnected("the client closed the connection before the stream began") from None
+            gone = watch.gone
+            if _cancellation_undone(watch):  # the relay's `finally` has settled the request
+                raise (ClientDisconnected("the client closed the connection before the stream began") if gone
+                       else server_shutting_down()) from None
             raise
         await routing.remember(ctx, routed, deployment.model)
         return EventStreamResponse(first, events, watch,
                                    headers={**headers, "cache-control": "no-cache", "x-accel-buffering": "no"},
-                                   deadline=dispatch_log.deadline, on_timeout=lambda error: _timed_out(record, error))
+                                   deadline=dispatch_log.deadline, on_end=lambda error: _ended_early(record, error))
     watch.stop()
     await routing.remember(ctx, routed, deployment.model)
     completion.body["model"] = deployment.model

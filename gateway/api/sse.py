@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from gateway.api.watch import ClientWatch
-from gateway.errors import GatewayError, stream_out_of_time
+from gateway.errors import GatewayError, server_shutting_down, stream_out_of_time
 from gateway.wire import SSE_DONE, sse_data
 
 log = logging.getLogger("gateway.api")
@@ -27,24 +27,26 @@ class EventStreamResponse(Response):
     a `ClientWatch` (one waiter task, started when the body was read) does the same for less.
 
     At `deadline` (event-loop time) one timer ends the stream, whether it waits on the upstream or
-    on a client that stopped reading (a per-chunk check would never run while a send is blocked):
-    `on_timeout` records the timeout while the relay is still open, the relay is closed (which
-    releases the upstream connection and settles the request) and the client gets an error event
-    if it reads one within LAST_WRITE_S; otherwise its connection is closed.
+    on a client that stopped reading (a per-chunk check would never run while a send is blocked).
+    A cancellation that is neither the client leaving nor the timer is the server stopping (uvicorn
+    cancels what still runs after its shutdown grace). Either way `on_end` records why while the
+    relay is still open, the relay is closed (which releases the upstream connection and settles the
+    request) and the client gets an error event if it reads one within LAST_WRITE_S; otherwise its
+    connection is closed.
     """
 
     media_type = "text/event-stream"
 
     def __init__(self, first: bytes, pieces: AsyncIterator[bytes], watch: ClientWatch,
                  headers: Mapping[str, str] | None = None, deadline: float | None = None,
-                 on_timeout: Callable[[GatewayError], None] = lambda error: None) -> None:
+                 on_end: Callable[[GatewayError], None] = lambda error: None) -> None:
         self.status_code = 200
         self.background = None
         self.first = first  # already taken from `pieces` (the stream is primed before the response starts)
         self.pieces = pieces
         self.watch = watch
         self.deadline = deadline
-        self.on_timeout = on_timeout
+        self.on_end = on_end
         self.init_headers(headers)
         self._relay_open = True
         self._timed_out: GatewayError | None = None
@@ -53,7 +55,7 @@ class EventStreamResponse(Response):
     def _expire(self) -> None:
         self._timed_out = error = stream_out_of_time()
         if self._relay_open:
-            self.on_timeout(error)
+            self.on_end(error)
         if self._task is not None:
             self._task.cancel()
 
@@ -76,14 +78,20 @@ class EventStreamResponse(Response):
             watch.stop()  # before the response completes: its end would read as the client leaving
             await send({"type": "http.response.body", "body": piece or b"", "more_body": False})
         except asyncio.CancelledError:
-            absorbed = watch.absorb()  # the client left: the relay was cancelled where it waited and settled
-            if self._timed_out is not None and self._task is not None:
+            # The client left (the relay was cancelled where it waited, and settled): nothing more to send.
+            gone = watch.absorb()
+            ending = self._timed_out
+            if ending is None and not gone:
+                ending = server_shutting_down()
+                if self._relay_open:
+                    self.on_end(ending)
+            if ending is not None and self._task is not None:
                 self._task.uncancel()
-                absorbed = True
-            if not absorbed or (self._task is not None and self._task.cancelling()):
+            if self._task is not None and self._task.cancelling():
                 raise
-            if self._timed_out is not None and self._relay_open:
-                await self._last_write(send, self._timed_out)
+            if ending is not None and self._relay_open:
+                await self.pieces.aclose()  # settled before the last write, which may wait on the client
+                await self._last_write(send, ending)
         finally:
             if timer is not None:
                 timer.cancel()
@@ -97,5 +105,5 @@ class EventStreamResponse(Response):
                 await send({"type": "http.response.body", "body": sse_data(error.body()) + SSE_DONE,
                             "more_body": False})
         except TimeoutError:
-            log.warning("closing a stream whose client stopped reading (request %s): its time budget is spent "
-                        "(GATEWAY_TOTAL_TIMEOUT_S)", dict(self.headers).get("x-gateway-request-id", "?"))
+            log.warning("closing a stream ended by %s whose client is not reading (request %s)", error.code,
+                        dict(self.headers).get("x-gateway-request-id", "?"))
