@@ -343,8 +343,11 @@ class Dispatcher:
                 completion, deployment = await self.complete(escalation, non_streaming(body), dispatch_log)
             except UnsupportedByDeployment as exc:
                 # The gateway's choice of escalation cannot take the request (logprobs on Claude, say):
-                # the client gets the validation failure, not a 400 for a field it may send.
+                # the client gets what ended the repairs (their failure, or the answer's problems), not a
+                # 400 for a field it may send.
                 dispatch_log.repairs -= 1
+                if failed is not None:
+                    raise failed from None
                 problems = [*problems, f"escalation to {escalation.model.name} skipped: {exc.message}"]
             else:
                 message, problems = _checked(completion, body)

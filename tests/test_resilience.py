@@ -190,6 +190,42 @@ def test_requests_cut_off_by_the_server_stopping_are_answered_and_recorded_as_su
         (False, 503, "server_shutting_down"), (True, 503, "server_shutting_down")]
 
 
+def test_a_request_still_uploading_when_the_server_stops_is_answered_503(start_gateway):
+    import threading
+
+    gateway = start_gateway()
+    body = json.dumps(V4).encode()
+    client = socket.create_connection(("127.0.0.1", gateway.port))
+    client.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\n"
+                   + f"authorization: Bearer {MASTER_KEY}\r\ncontent-length: {len(body)}\r\n\r\n".encode()
+                   + body[:10])  # the rest of the body never comes before the shutdown grace ends
+    time.sleep(0.3)
+    stopping = threading.Thread(target=gateway.stop)
+    stopping.start()
+    client.settimeout(15)
+    answer = b""
+    while chunk := client.recv(65536):
+        answer += chunk
+    stopping.join()
+    client.close()
+    assert answer.startswith(b"HTTP/1.1 503") and b"server_shutting_down" in answer
+
+
+def test_a_shutdown_503_carries_the_request_id(start_gateway, upstream):
+    import threading
+
+    gateway = start_gateway(read_timeout_s=30.0, total_timeout_s=60.0)
+    upstream.handler = lambda path, body: Reply(delay=30.0, json=openai_answer(body))
+    answers = []
+    thread = threading.Thread(target=lambda: answers.append(post(gateway, V4, timeout=60)), daemon=True)
+    thread.start()
+    assert wait_for(lambda: len(upstream.seen) == 1)
+    gateway.stop()
+    thread.join(10)
+    assert answers[0].status_code == 503
+    assert answers[0].headers["x-request-id"] == gateway.recorder.records[-1].request_id
+
+
 def test_a_stream_cut_after_its_answer_finished_is_a_success(start_gateway, upstream):
     gateway = start_gateway(retries=0)
     # finish_reason and usage arrived; the connection drops before [DONE].
@@ -554,6 +590,18 @@ def test_an_escalation_that_cannot_take_the_request_is_skipped_not_a_400(gateway
     assert response.status_code == 502 and response.json()["error"]["code"] == "invalid_tool_call"
     assert "escalation to claude-opus-4.7 skipped" in response.json()["error"]["message"]
     assert not [seen for seen in upstream.seen if seen.path.endswith("/v1/messages")]
+
+
+def test_a_skipped_escalation_keeps_the_repairs_own_failure(gateway, upstream):
+    def handler(path, body):
+        if len(upstream.seen) == 1:
+            return tool_answer(body, '{"town": "Oslo"}')  # invalid: a repair is asked for
+        return Reply(status=429, json={"error": {"message": "slow down"}}, headers={"Retry-After": "30"})
+
+    upstream.handler = handler
+    body = {**V4, "model": "auto", "tools": TOOLS, "logprobs": True}
+    response = post(gateway, body, headers={**AUTH, "x-gateway-category": "N4"})  # escalation: Claude, skipped
+    assert response.status_code == 429 and response.headers["retry-after"] == "30"
 
 
 def test_a_deployment_that_cannot_take_the_request_is_not_counted_as_an_attempt(gateway, upstream):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -11,7 +12,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from gateway.api.errors import gateway_error_response, internal_error_response
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, server_shutting_down
 
 log = logging.getLogger("gateway.api")
 Handler = Callable[[Request], Awaitable[Response]]
@@ -42,6 +43,13 @@ async def _serve(handler: Handler, request: Request, scope: Scope, receive: Rece
         response = await handler(request)
     except GatewayError as exc:
         response = gateway_error_response(exc)
+    except asyncio.CancelledError:
+        # Cancelled before the handler could answer for itself (reading the body, routing): nothing was sent
+        # upstream, and only the server stopping cancels a request that early (uvicorn, after its shutdown grace).
+        task = asyncio.current_task()
+        if task is None or task.uncancel() > 0:
+            raise
+        response = gateway_error_response(server_shutting_down())
     except Exception:
         log.exception("unhandled error on POST %s", scope["path"])
         response = internal_error_response()

@@ -149,6 +149,7 @@ async def chat_completions(request: Request) -> Response:
         dispatch_log.charge_cut_call(body)
         settle(ctx, record, dispatch_log, started, reservation)
         if cancelled and _cancellation_undone(watch):
+            ended.headers.update(headers)
             raise ended from None  # the client's 499 (nobody reads it), or the 503 a stopping server answers
         raise
     _served_by(record, deployment, headers)
@@ -166,8 +167,10 @@ async def chat_completions(request: Request) -> Response:
             watch.stop()
             gone = watch.gone
             if _cancellation_undone(watch):  # the relay's `finally` has settled the request
-                raise (ClientDisconnected("the client closed the connection before the stream began") if gone
-                       else server_shutting_down()) from None
+                ended = ClientDisconnected("the client closed the connection before the stream began") if gone \
+                    else server_shutting_down()
+                ended.headers.update(headers)
+                raise ended from None
             raise
         await routing.remember(ctx, routed, deployment.model)
         return EventStreamResponse(first, events, watch,
