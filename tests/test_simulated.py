@@ -56,3 +56,23 @@ async def test_failure_rate_and_streaming():
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
     full = await SimulatedProvider().complete(DEPLOYMENT, {"messages": [{"role": "user", "content": "x"}]})
     assert text == full.body["choices"][0]["message"]["content"]
+
+
+async def test_n_choices_are_answered_and_streamed_by_index():
+    body = {"messages": [{"role": "user", "content": "name a colour"}], "n": 3}
+    full = await SimulatedProvider().complete(DEPLOYMENT, body)
+    assert [choice["index"] for choice in full.body["choices"]] == [0, 1, 2]
+    texts = [choice["message"]["content"] for choice in full.body["choices"]]
+    assert len(set(texts)) == 3  # drawn in turn, not one answer repeated
+    one = await SimulatedProvider().complete(DEPLOYMENT, {**body, "n": 1})
+    assert full.usage.output > one.usage.output  # every choice's tokens are billed
+    stream = await SimulatedProvider().open_stream(DEPLOYMENT, body)
+    streamed = {0: "", 1: "", 2: ""}
+    finishes = []
+    async for chunk in stream:
+        for choice in chunk["choices"]:
+            streamed[choice["index"]] += choice["delta"].get("content") or ""
+            if choice["finish_reason"]:
+                finishes.append(choice["index"])
+    assert [streamed[i] for i in range(3)] == texts and finishes == [0, 1, 2]
+    assert stream.usage == full.usage

@@ -102,34 +102,39 @@ class SimulatedProvider:
         prompt_tokens, cached = self._cached_tokens(deployment, messages)
         if body.get("tools"):
             prompt_tokens += estimate_tokens(orjson.dumps(body["tools"]).decode())
-        limit = body.get("max_completion_tokens") or body.get("max_tokens") or 256
-        message: dict[str, Any] = {"role": "assistant", "content": None}
-        finish = "stop"
-        tool_call = self._tool_call(body, rng, float(options.get("tool_call_validity", 1.0)))
-        if tool_call:
-            message["tool_calls"] = [tool_call]
-            finish = "tool_calls"
-            output_tokens = estimate_tokens(tool_call["function"]["arguments"]) + 8
-        else:
-            wanted = rng.randint(20, 160)
-            output_tokens = min(wanted, int(limit))
-            if output_tokens < wanted:
-                finish = "length"
-            if (body.get("response_format") or {}).get("type") in ("json_object", "json_schema"):
-                schema = ((body["response_format"].get("json_schema") or {}).get("schema")) or {}
-                message["content"] = orjson.dumps(_sample_object(schema, rng) or {"answer": "ok"}).decode()
-            else:
-                message["content"] = " ".join(rng.choice(WORDS) for _ in range(output_tokens)).capitalize() + "."
+        choices = []
+        output_tokens = 0
+        for index in range(max(1, int(body.get("n") or 1))):  # each of the n choices drawn in turn
+            message, finish, produced = self._message(body, rng, float(options.get("tool_call_validity", 1.0)))
+            choices.append({"index": index, "message": message, "finish_reason": finish, "logprobs": None})
+            output_tokens += produced
         usage = Usage(input=prompt_tokens - cached, cached_input=cached, output=output_tokens)
         answer = {
             "id": f"chatcmpl-sim-{rng.getrandbits(48):012x}",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": deployment.upstream_model,
-            "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+            "choices": choices,
             "usage": usage.to_openai(),
         }
         return answer, usage
+
+    def _message(self, body: Mapping[str, Any], rng: random.Random, validity: float) -> tuple[dict[str, Any], str, int]:
+        """One choice: the assistant message, its finish_reason and the tokens it took."""
+        limit = body.get("max_completion_tokens") or body.get("max_tokens") or 256
+        message: dict[str, Any] = {"role": "assistant", "content": None}
+        tool_call = self._tool_call(body, rng, validity)
+        if tool_call:
+            message["tool_calls"] = [tool_call]
+            return message, "tool_calls", estimate_tokens(tool_call["function"]["arguments"]) + 8
+        wanted = rng.randint(20, 160)
+        output_tokens = min(wanted, int(limit))
+        if (body.get("response_format") or {}).get("type") in ("json_object", "json_schema"):
+            schema = ((body["response_format"].get("json_schema") or {}).get("schema")) or {}
+            message["content"] = orjson.dumps(_sample_object(schema, rng) or {"answer": "ok"}).decode()
+        else:
+            message["content"] = " ".join(rng.choice(WORDS) for _ in range(output_tokens)).capitalize() + "."
+        return message, "length" if output_tokens < wanted else "stop", output_tokens
 
     @staticmethod
     def _tool_call(body: Mapping[str, Any], rng: random.Random, validity: float) -> dict[str, Any] | None:
@@ -175,40 +180,45 @@ class SimulatedStream:
         self._options = options
         self.usage: Usage | None = None
 
-    def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    def _chunk(self, delta: dict[str, Any], finish: str | None = None, index: int = 0) -> dict[str, Any]:
         return {"id": self._answer["id"], "object": "chat.completion.chunk", "created": self._answer["created"],
                 "model": self._answer["model"],
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+                "choices": [{"index": index, "delta": delta, "finish_reason": finish, "logprobs": None}]}
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
-        choice = self._answer["choices"][0]
-        message = choice["message"]
         first_delay = float(self._options.get("latency_ms", 0)) / 1000
         per_token = float(self._options.get("ms_per_token", 0)) / 1000
         if first_delay:
             await asyncio.sleep(first_delay)
-        yield self._chunk({"role": "assistant", "content": ""})
+        for choice in self._answer["choices"]:  # several choices (n > 1) stream one after the other
+            async for chunk in self._choice_chunks(choice, per_token):
+                yield chunk
+        self.usage = self._final_usage
+        final = self._chunk({})
+        final["choices"] = []
+        final["usage"] = self._final_usage.to_openai()
+        yield final
+
+    async def _choice_chunks(self, choice: Mapping[str, Any], per_token: float) -> AsyncIterator[dict[str, Any]]:
+        index, message = choice["index"], choice["message"]
+        yield self._chunk({"role": "assistant", "content": ""}, index=index)
         if message.get("tool_calls"):
             call = message["tool_calls"][0]
             yield self._chunk({"tool_calls": [{"index": 0, "id": call["id"], "type": "function",
-                                               "function": {"name": call["function"]["name"], "arguments": ""}}]})
+                                               "function": {"name": call["function"]["name"], "arguments": ""}}]},
+                              index=index)
             arguments = call["function"]["arguments"]
             for start in range(0, len(arguments), 16):
                 piece = {"index": 0, "function": {"arguments": arguments[start:start + 16]}}
-                yield self._chunk({"tool_calls": [piece]})
+                yield self._chunk({"tool_calls": [piece]}, index=index)
         else:
             words = (message.get("content") or "").split(" ")
             for start in range(0, len(words), 4):
                 if per_token:
                     await asyncio.sleep(per_token * 4)
                 piece = " ".join(words[start:start + 4])
-                yield self._chunk({"content": piece if start == 0 else " " + piece})
-        yield self._chunk({}, choice["finish_reason"])
-        self.usage = self._final_usage
-        final = self._chunk({})
-        final["choices"] = []
-        final["usage"] = self._final_usage.to_openai()
-        yield final
+                yield self._chunk({"content": piece if start == 0 else " " + piece}, index=index)
+        yield self._chunk({}, choice["finish_reason"], index=index)
 
     async def aclose(self) -> None:
         """Nothing to release."""
