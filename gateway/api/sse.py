@@ -1,5 +1,5 @@
 """The server-sent-event response: each piece is sent as it comes; the source stops as soon as the client
-goes, or when the request's time budget runs out, wherever the stream waits."""
+goes, when the request's time budget runs out (wherever the stream waits) or when the server stops."""
 
 from __future__ import annotations
 
@@ -99,7 +99,8 @@ class EventStreamResponse(Response):
             await self.pieces.aclose()  # type: ignore[attr-defined]
 
     async def _last_write(self, send: Send, error: GatewayError) -> None:
-        """The timeout as an error event and the end of the stream, unless the client is not reading."""
+        """Why the gateway ended the stream (timeout, shutdown) as an error event and the end of the stream,
+        unless the client is not reading."""
         try:
             async with asyncio.timeout(LAST_WRITE_S):
                 await send({"type": "http.response.body", "body": sse_data(error.body()) + SSE_DONE,

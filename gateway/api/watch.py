@@ -19,10 +19,11 @@ class ClientWatch:
     read (it consumes ASGI messages), and `stop` it before the response is complete.
     """
 
-    __slots__ = ("gone", "_active", "_task", "_waiter")
+    __slots__ = ("gone", "_absorbed", "_active", "_task", "_waiter")
 
     def __init__(self, receive: Receive) -> None:
-        self.gone = False
+        self.gone = False  # the client left (stays set: the relay's accounting reads it after `absorb`)
+        self._absorbed = False
         self._active = True
         self._task = asyncio.current_task()
         self._waiter = asyncio.ensure_future(_until_disconnect(receive))
@@ -40,8 +41,8 @@ class ClientWatch:
 
     def absorb(self) -> bool:
         """After a CancelledError: True (and the cancellation undone) when it came from the client leaving."""
-        if not self.gone or self._task is None:
+        if not self.gone or self._task is None or self._absorbed:
             return False
-        self.gone = False
+        self._absorbed = True
         self._task.uncancel()
         return True
