@@ -108,7 +108,9 @@ def _retryable(exc: GatewayError) -> bool:
 
 
 def _checked(completion: Completion, body: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[str]]:
-    """The first choice's message and its validation problems."""
+    """The first choice's message and its validation problems (an answer without choices has one)."""
+    if not completion.body.get("choices"):
+        return {}, ["the answer has no choices"]
     choice = completion.body["choices"][0]
     message = choice.get("message") or {}
     return message, answer_problems(message, body, choice.get("finish_reason"))

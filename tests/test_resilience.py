@@ -604,6 +604,26 @@ def test_a_skipped_escalation_keeps_the_repairs_own_failure(gateway, upstream):
     assert response.status_code == 429 and response.headers["retry-after"] == "30"
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_repair_answered_with_no_choices_is_not_a_500(gateway, upstream, stream):
+    def handler(path, body):
+        if body.get("stream"):
+            return Reply(sse=[*streamed_call('{"town": "Rome"}'), tool_chunk({}, "tool_calls"), b"data: [DONE]\n\n"])
+        if len(upstream.seen) == 1:
+            return tool_answer(body, '{"town": "Rome"}')
+        return Reply(json={**openai_answer(body), "choices": []})  # the repair: no choices at all
+
+    upstream.handler = handler
+    if stream:
+        events = data_events(gateway, {**V4, "tools": TOOLS, "tool_choice": "required", "stream": True})
+        assert all(event == "[DONE]" or event.get("error", {}).get("code") != "internal_error" for event in events)
+    else:
+        response = post(gateway, {**V4, "tools": TOOLS, "tool_choice": "required"})
+        assert response.status_code != 500, response.text
+    assert wait_for(lambda: gateway.recorder.records)
+    assert gateway.recorder.records[-1].status != 500
+
+
 def test_a_deployment_that_cannot_take_the_request_is_not_counted_as_an_attempt(gateway, upstream):
     response = post(gateway, {**V4, "model": "auto", "logprobs": True}, headers={**AUTH, "x-gateway-category": "P1"})
     assert response.status_code == 200
