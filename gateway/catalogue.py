@@ -39,6 +39,9 @@ class Deployment:
     key_required: bool = True
     simulation: Mapping[str, Any] = field(default_factory=dict)
     replicas: tuple[str, ...] = ()  # several base URLs of one self-hosted service (prefix affinity)
+    # An OpenAI reasoning model (the GPT-5 family): it refuses max_tokens (max_completion_tokens instead)
+    # and any temperature or top_p but the default 1.
+    reasoning_model: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +167,7 @@ def _deployment(spec: DeploymentSpec, model: str, context_window: int, path: tup
         key_required=spec.key_required if spec.key_required is not None else spec.provider != "simulated",
         simulation=spec.simulation.model_dump(exclude_unset=True),
         replicas=replicas,
+        reasoning_model=spec.reasoning_model,
     )
 
 

@@ -124,6 +124,7 @@ class DeploymentSpec(Strict):
     jurisdiction: str = "unknown"
     context_window: int | None = Field(None, gt=0)  # unset: the model's
     self_hosted: bool = False
+    reasoning_model: bool = False  # an OpenAI reasoning model: max_completion_tokens, default sampling only
     simulation: SimulationSpec = SimulationSpec()
     prices: list[PriceSpec] = []
     self_hosted_cost: SelfHostedCostSpec | None = None

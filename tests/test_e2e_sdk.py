@@ -30,19 +30,30 @@ def test_non_streaming_passthrough_of_every_field(gateway, upstream):
                   user="u-1", metadata={"team": "search"}, parallel_tool_calls=False, reasoning_effort="low",
                   tools=TOOLS, tool_choice="auto", presence_penalty=0.1, frequency_penalty=0.2, max_tokens=50)
     raw = client(gateway).chat.completions.with_raw_response.create(
-        model="gpt-5.5", messages=[{"role": "user", "content": "hi"}], **fields)
+        model="gemini-3.1-pro", messages=[{"role": "user", "content": "hi"}], **fields)
     answer = raw.parse()
     assert answer.choices[0].message.content == "Hello from the mock."
-    assert answer.model == "gpt-5.5"
+    assert answer.model == "gemini-3.1-pro"
     sent = upstream.seen[-1]
-    assert sent.path == "/gpt-5.5@openai/v1/chat/completions"
-    assert sent.body["model"] == "gpt-5.5"
+    assert sent.path == "/gemini-3.1-pro@google/v1/chat/completions"
+    assert sent.body["model"] == "gemini-3.1-pro-preview"
     for name, value in fields.items():
         assert sent.body[name] == value, name
-    assert sent.headers["Authorization"] == "Bearer sk-openai-SECRET-5555"
-    assert raw.headers["x-gateway-model"] == "gpt-5.5"
-    assert raw.headers["x-gateway-deployment"] == "gpt-5.5@openai"
+    assert sent.headers["Authorization"] == "Bearer gemini-SECRET-6666"
+    assert raw.headers["x-gateway-model"] == "gemini-3.1-pro"
+    assert raw.headers["x-gateway-deployment"] == "gemini-3.1-pro@google"
     assert raw.headers["x-gateway-request-id"].startswith("req_")
+    # 12 prompt tokens at $2/M + 5 output tokens at $10.50/M
+    assert Decimal(raw.headers["x-gateway-cost-usd"]) == Decimal("0.0000765")
+    # GPT-5.5 (a reasoning model) gets the rest unchanged, with max_tokens sent as max_completion_tokens.
+    sampling = {"temperature", "top_p", "max_tokens"}
+    raw = client(gateway).chat.completions.with_raw_response.create(
+        model="gpt-5.5", messages=[{"role": "user", "content": "hi"}],
+        **{name: value for name, value in fields.items() if name not in sampling}, max_completion_tokens=50)
+    sent = upstream.seen[-1]
+    assert sent.path == "/gpt-5.5@openai/v1/chat/completions" and sent.body["max_completion_tokens"] == 50
+    assert all(sent.body[name] == value for name, value in fields.items() if name not in sampling)
+    assert sent.headers["Authorization"] == "Bearer sk-openai-SECRET-5555"
     # 12 prompt tokens at $5/M + 5 output tokens at $30/M
     assert Decimal(raw.headers["x-gateway-cost-usd"]) == Decimal("0.000210")
 

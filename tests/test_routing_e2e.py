@@ -58,6 +58,22 @@ def test_what_claude_cannot_take_is_served_by_the_plans_next_deployment(gateway,
     assert refused.value.body["param"] == "logprobs"
 
 
+def test_a_reasoning_model_gets_max_completion_tokens_and_other_sampling_moves_on(gateway, upstream):
+    # P4 routes to GPT-5.5, which refuses max_tokens and any temperature but 1 (its fallback: Claude).
+    raw = ask(gateway, "anything", category="P4", max_tokens=300, temperature=1)
+    assert raw.headers["x-gateway-model"] == "gpt-5.5"
+    sent = upstream.seen[-1].body
+    assert "max_tokens" not in sent and sent["max_completion_tokens"] == 300 and sent["temperature"] == 1
+    upstream.seen.clear()
+    raw = ask(gateway, "anything", category="P4", temperature=0.2)
+    assert raw.headers["x-gateway-model"] == "claude-opus-4.7" and raw.headers["x-gateway-attempts"] == "1"
+    assert [seen.path for seen in upstream.seen if "gpt-5.5" in seen.path] == []  # nothing sent there
+    with pytest.raises(openai.BadRequestError, match="gpt-5.5 takes only the default temperature") as refused:
+        sdk(gateway).chat.completions.create(model="gpt-5.5", temperature=0.2,
+                                             messages=[{"role": "user", "content": "hi"}])
+    assert refused.value.body["param"] == "temperature"
+
+
 def test_category_header_is_ignored_from_untrusted_callers(start_gateway):
     gateway = start_gateway(master_key=None)  # anonymous loopback callers are not trusted
     raw = ask(gateway, "Translate into German: the meeting moved to Friday.", category="P1", key="anything")

@@ -9,7 +9,7 @@ import aiohttp
 import orjson
 
 from gateway.catalogue import Deployment
-from gateway.errors import GatewayError, UpstreamError
+from gateway.errors import GatewayError, UnsupportedByDeployment, UpstreamError
 from gateway.providers.base import Completion
 from gateway.providers.http import SSEReader, UpstreamClients, error_detail, post, read_json
 from gateway.providers.replicas import ReplicaFailover, home_replica, is_replica_failure
@@ -89,6 +89,22 @@ class OpenAIChunkStream:
         await self._events.aclose()
 
 
+def reasoning_request(body: dict[str, Any], deployment: Deployment) -> dict[str, Any]:
+    """The request as an OpenAI reasoning model takes it: `max_tokens` sent as `max_completion_tokens` (OpenAI's
+    own replacement); a temperature or top_p other than the default cannot be sent (the next route may take it)."""
+    for name in ("temperature", "top_p"):
+        value = body.get(name)
+        if value is not None and value != 1:
+            raise UnsupportedByDeployment(f"{deployment.model} takes only the default {name} (1); send it without "
+                                          f"{name}, or ask another model", param=name)
+    if "max_tokens" not in body:
+        return body
+    adapted = {key: value for key, value in body.items() if key != "max_tokens"}
+    if adapted.get("max_completion_tokens") is None:
+        adapted["max_completion_tokens"] = body["max_tokens"]
+    return adapted
+
+
 def prefix_key(body: dict[str, Any]) -> bytes:
     """What requests sharing a prompt prefix have in common: the leading system messages, or the
     first message when there is no system prompt (the first 8 KB of it)."""
@@ -115,7 +131,11 @@ class OpenAICompatProvider:
         self._settings = settings
         self._failover = ReplicaFailover()
 
-    def _request(self, deployment: Deployment, body: dict[str, Any]) -> tuple[str, str, dict[str, str], str | None]:
+    def _request(self, deployment: Deployment,
+                 body: dict[str, Any]) -> tuple[str, str, dict[str, Any], dict[str, str], str | None]:
+        """Where to send the request, the request as this deployment takes it, its headers and the key."""
+        if deployment.reasoning_model:
+            body = reasoning_request(body, deployment)
         secret = self._settings.secret(deployment.api_key_env)
         headers = {"content-type": "application/json"}
         if secret:
@@ -124,7 +144,7 @@ class OpenAICompatProvider:
             base_url = self._failover.choose(deployment.replicas, prefix_key(body))
         else:
             base_url = deployment.base_url
-        return base_url, f"{base_url}/chat/completions", headers, secret
+        return base_url, f"{base_url}/chat/completions", body, headers, secret
 
     def _failed(self, deployment: Deployment, base_url: str, exc: GatewayError) -> None:
         """Send the retry of a request that a replica failed to the prefix's next replica."""
@@ -133,7 +153,7 @@ class OpenAICompatProvider:
 
     async def complete(self, deployment: Deployment, body: dict[str, Any]) -> Completion:
         """Send a non-streaming request and normalise its usage."""
-        base_url, url, headers, secret = self._request(deployment, body)
+        base_url, url, body, headers, secret = self._request(deployment, body)
         session = self._clients.session(url)
         try:
             response = await post(session, url, body, headers, deployment, secret)
@@ -152,7 +172,7 @@ class OpenAICompatProvider:
 
     async def open_stream(self, deployment: Deployment, body: dict[str, Any]) -> OpenAIChunkStream:
         """Start a streaming request (the caller has already asked for usage in the stream)."""
-        base_url, url, headers, secret = self._request(deployment, body)
+        base_url, url, body, headers, secret = self._request(deployment, body)
         headers["accept"] = "text/event-stream"
         session = self._clients.session(url)
         try:
