@@ -22,7 +22,7 @@ from gateway.errors import GatewayError
 from gateway.plan import RoutePlan
 from gateway.policy import CATEGORIES, Classified, Constraints, RequestFacts, decide
 from gateway.policy.decide import ROUTING_ALIAS, UNAVAILABLE
-from gateway.toolcalls import is_function_tool
+from gateway.providers.anthropic_translate import unsupported_field
 
 log = logging.getLogger("gateway.routing")
 CATEGORY_HEADER = "x-gateway-category"
@@ -75,19 +75,10 @@ def conversation_key(messages: list[Mapping[str, Any]], scope: str = "") -> tupl
 def request_facts(body: Mapping[str, Any], body_bytes: int) -> RequestFacts:
     """Cheap facts about the request: about four bytes of JSON per prompt token."""
     max_output = body.get("max_completion_tokens") or body.get("max_tokens")
-    tools = body.get("tools")
-    return RequestFacts(body["model"], max(1, body_bytes // 4), max_output, bool(tools), _openai_only(body, tools))
-
-
-def _openai_only(body: Mapping[str, Any], tools: Any) -> str | None:
-    """A field of this request that only OpenAI-compatible upstreams take (Anthropic routes are skipped)."""
-    if (body.get("n") or 1) > 1:
-        return "n > 1"
-    if tools and not all(is_function_tool(tool) for tool in tools):
-        return "custom tools"
-    if body.get("functions") is not None or body.get("function_call") is not None:
-        return "'functions' / 'function_call'"
-    return None
+    # A field only OpenAI-compatible upstreams take keeps the plan off Anthropic deployments.
+    unsupported = unsupported_field(body)
+    return RequestFacts(body["model"], max(1, body_bytes // 4), max_output, bool(body.get("tools")),
+                        unsupported[0] if unsupported else None)
 
 
 async def route(ctx: GatewayContext, headers: Headers, caller: Caller, body: Mapping[str, Any],

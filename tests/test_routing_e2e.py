@@ -52,10 +52,10 @@ def test_what_claude_cannot_take_is_served_by_the_plans_next_deployment(gateway,
             "x-gateway-category": "P1"}, **body)
         assert raw.headers["x-gateway-model"] != "claude-opus-4.7", extra
         assert [seen.path for seen in upstream.seen if seen.path.endswith("/v1/messages")] == []  # nothing sent
-    with pytest.raises(openai.BadRequestError, match="logprobs are not returned by Anthropic") as refused:
+    with pytest.raises(openai.BadRequestError, match="whose Messages API takes no logprobs") as refused:
         sdk(gateway).chat.completions.create(model="claude-opus-4.7", logprobs=True,
                                              messages=[{"role": "user", "content": "hi"}])
-    assert refused.value.body["param"] == "logprobs"
+    assert refused.value.body["param"] == "model"
 
 
 def test_a_reasoning_model_gets_max_completion_tokens_and_other_sampling_moves_on(gateway, upstream):

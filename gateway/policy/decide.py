@@ -45,7 +45,8 @@ class RequestFacts:
     prompt_tokens: int
     max_output_tokens: int | None = None
     has_tools: bool = False
-    # A feature only OpenAI-compatible upstreams take ("n > 1", "custom tools", "'functions'"), or None.
+    # A feature only OpenAI-compatible upstreams take ("n > 1", "logprobs", "custom tools", ...), or None
+    # (providers/anthropic_translate.unsupported_field).
     openai_only: str | None = None
 
 

@@ -170,17 +170,30 @@ def _allowed(tools: list[Mapping[str, Any]], choice: Any) -> tuple[list[Mapping[
 ANTHROPIC_NATIVE_FIELDS = ("top_k", "thinking")
 
 
-def to_messages_request(body: Mapping[str, Any], upstream_model: str) -> dict[str, Any]:
-    """An Anthropic Messages request equivalent to an OpenAI chat-completions request."""
+def unsupported_field(body: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """A field at the top of a request that Messages cannot take, as (what it is, its param, the message that
+    refuses it); None when there is none. Routing reads it to plan such requests off Anthropic deployments
+    (cheaply: no message is read); the translation refuses it, as it refuses what it finds in the messages."""
     if (body.get("n") or 1) > 1:
-        raise UnsupportedByDeployment("n > 1 is not supported by Anthropic deployments; send n=1", param="n")
+        return "n > 1", "n", "n > 1 is not supported by Anthropic deployments; send n=1"
     for legacy in ("functions", "function_call"):
         if body.get(legacy) is not None:
-            raise UnsupportedByDeployment(f"'{legacy}' (deprecated by OpenAI) cannot be sent to an Anthropic "
-                                          "deployment; send 'tools' and 'tool_choice' instead", param=legacy)
+            return (f"'{legacy}'", legacy, f"'{legacy}' (deprecated by OpenAI) cannot be sent to an Anthropic "
+                    "deployment; send 'tools' and 'tool_choice' instead")
     if body.get("logprobs") or body.get("top_logprobs"):
-        raise UnsupportedByDeployment("logprobs are not returned by Anthropic deployments; ask an OpenAI-compatible "
-                                      "model, or send the request without logprobs", param="logprobs")
+        return ("logprobs", "logprobs", "logprobs are not returned by Anthropic deployments; ask an "
+                "OpenAI-compatible model, or send the request without logprobs")
+    if not all(is_function_tool(tool) for tool in body.get("tools") or ()):
+        return "custom tools", "tools", "custom tools cannot be sent to an Anthropic deployment (function tools can)"
+    return None
+
+
+def to_messages_request(body: Mapping[str, Any], upstream_model: str) -> dict[str, Any]:
+    """An Anthropic Messages request equivalent to an OpenAI chat-completions request."""
+    unsupported = unsupported_field(body)
+    if unsupported is not None:
+        _, param, message = unsupported
+        raise UnsupportedByDeployment(message, param=param)
     system, messages = _translate_messages(body.get("messages") or [])
     request: dict[str, Any] = {
         "model": upstream_model,
@@ -206,9 +219,6 @@ def to_messages_request(body: Mapping[str, Any], upstream_model: str) -> dict[st
         request["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
     tools, tool_choice = _allowed(body.get("tools") or [], body.get("tool_choice"))
     if tools:
-        if not all(is_function_tool(tool) for tool in tools):
-            raise UnsupportedByDeployment("custom tools cannot be sent to an Anthropic deployment (function tools can)",
-                                          param="tools")
         request["tools"] = [
             {
                 "name": tool["function"]["name"],
