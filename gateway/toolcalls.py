@@ -135,8 +135,8 @@ def tool_call_problems(message: Mapping[str, Any], request: Mapping[str, Any]) -
                 problems.append(f"tool_choice allows only {', '.join(sorted(map(str, names)))}; "
                                 f"the answer calls {tool_name(call)!r}")
     elif isinstance(choice, Mapping):
-        wanted = (choice.get("function") or {}).get("name")
-        if not any((call.get("function") or {}).get("name") == wanted for call in calls):
+        wanted = tool_name(choice)
+        if not any(tool_name(call) == wanted for call in calls):
             problems.append(f"tool_choice requires a call to {wanted!r}")
     if choice == "none" and calls:
         problems.append("tool_choice is 'none' but the answer calls a tool")
