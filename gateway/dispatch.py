@@ -24,7 +24,6 @@ from gateway.errors import (
     UpstreamError,
     UpstreamTimeout,
     is_upstream_failure,
-    stream_out_of_time,
 )
 from gateway.plan import Attempt, RoutePlan
 from gateway.providers.base import ChunkStream, Completion, Provider
@@ -119,19 +118,16 @@ def _checked(completion: Completion, body: Mapping[str, Any]) -> tuple[Mapping[s
 class StartedStream:
     """An upstream stream whose first chunk has arrived: yields that chunk again, then the rest.
 
-    It also holds the stream to the request's deadline: a hang ends at the upstream read timeout,
-    a stream still running when the budget is spent ends with a timeout at its next chunk.
+    The request's deadline holds it from here through one timer (api/sse.EventStreamResponse), which
+    ends the stream wherever it waits; a hang also ends at the upstream read timeout.
     """
 
-    __slots__ = ("_stream", "_chunks", "_first", "_deadline", "_clock")
+    __slots__ = ("_stream", "_chunks", "_first")
 
-    def __init__(self, stream: ChunkStream, chunks: AsyncIterator[dict[str, Any]], first: dict[str, Any],
-                 deadline: float, clock: Callable[[], float]) -> None:
+    def __init__(self, stream: ChunkStream, chunks: AsyncIterator[dict[str, Any]], first: dict[str, Any]) -> None:
         self._stream = stream
         self._chunks = chunks
         self._first: dict[str, Any] | None = first
-        self._deadline = deadline
-        self._clock = clock
 
     @property
     def usage(self) -> Usage | None:
@@ -151,10 +147,7 @@ class StartedStream:
         if first is not None:
             self._first = None
             return first
-        chunk = await anext(self._chunks)
-        if self._clock() > self._deadline:
-            raise stream_out_of_time()
-        return chunk
+        return await anext(self._chunks)
 
     async def aclose(self) -> None:
         """Close the chunk iterator and the upstream stream (dropping an unfinished connection)."""
@@ -164,8 +157,7 @@ class StartedStream:
         await self._stream.aclose()
 
 
-async def start_stream(stream: ChunkStream, deployment: Deployment, deadline: float,
-                       clock: Callable[[], float]) -> StartedStream:
+async def start_stream(stream: ChunkStream, deployment: Deployment) -> StartedStream:
     """Wait for the stream's first chunk, so that a failure before it can still be retried or failed over."""
     chunks = aiter(stream)
     try:
@@ -176,7 +168,7 @@ async def start_stream(stream: ChunkStream, deployment: Deployment, deadline: fl
     except BaseException:
         await stream.aclose()  # a timeout or cancellation here must not leave the connection open
         raise
-    return StartedStream(stream, chunks, first, deadline, clock)
+    return StartedStream(stream, chunks, first)
 
 
 class Dispatcher:
@@ -313,12 +305,9 @@ class Dispatcher:
                           dispatch_log: DispatchLog) -> tuple[ChunkStream, Deployment]:
         """Open a stream and wait for its first chunk: until then a failure (an error event, a cut, a hang
         after the headers) is retried and failed over like any attempt; after it, nothing is."""
-        clock = asyncio.get_running_loop().time
-        deadline = self._deadline(dispatch_log)
-
         async def call(provider: Provider, deployment: Deployment) -> StartedStream:
             stream = await provider.open_stream(deployment, {**body, "model": deployment.upstream_model})
-            return await start_stream(stream, deployment, deadline, clock)
+            return await start_stream(stream, deployment)
 
         return await self._run(plan, body, call, dispatch_log)
 
