@@ -57,8 +57,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 GATEWAY_KEY = "sk-bench-gateway-master-key"
 LITELLM_KEY = "sk-bench-litellm-master-key"
 UPSTREAM_KEY = "sk-bench-upstream-dummy"
-DIRECT, GATEWAY, LITELLM, PASSTHROUGH = "direct", "gateway", "litellm", "passthrough"
-TARGETS = (DIRECT, GATEWAY, LITELLM, PASSTHROUGH)
+DIRECT, GATEWAY, LITELLM, PASSTHROUGH, FLOOR = "direct", "gateway", "litellm", "passthrough", "asgi-floor"
+TARGETS = (DIRECT, GATEWAY, LITELLM, PASSTHROUGH, FLOOR)
 # The issue sets >= 2,000 req/s at c=64 as "about two thirds of the bare passthrough's ceiling".
 PASSTHROUGH_SHARE = 2 / 3
 
@@ -239,6 +239,12 @@ def start_passthrough(core: int, python: str, workdir: Path, upstream: str) -> S
     """The bare FastAPI passthrough (bench/_passthrough.py) on the server core, forwarding to the mock."""
     argv = pinned(core, [python, str(BENCH / "_passthrough.py"), "--upstream", upstream])
     return start_announced(PASSTHROUGH, argv, workdir / "passthrough.log", 30)
+
+
+def start_floor(core: int, python: str, workdir: Path, upstream: str) -> Server:
+    """The raw ASGI floor (bench/_asgi_floor.py: uvicorn and aiohttp, no framework) on the server core."""
+    argv = pinned(core, [python, str(BENCH / "_asgi_floor.py"), "--upstream", upstream])
+    return start_announced(FLOOR, argv, workdir / "asgi-floor.log", 30)
 
 
 def write_policies(source: Path, target: Path, upstream: str) -> tuple[Path, set[str], list[str]]:
@@ -638,8 +644,12 @@ def summary(rows: list[Row], litellm_note: str) -> list[str]:
     check("ours added p50 <= 1 ms at concurrency 1 (non-stream)", gw1, gw1 and gw1.added_p50,
           gw1 and gw1.added_p50 <= 1.0, f"{fmt(gw1 and gw1.added_p50)} ms")
     gs16 = find(rows, "stream", 16, GATEWAY)
+    references = [f"{r.target} {fmt(r.added_ttfb)} ms at {fmt(r.cpu_ms, '.3f')} ms CPU/stream"
+                  for r in (find(rows, "stream", 16, name) for name in (PASSTHROUGH, FLOOR)) if r is not None]
     check("stream first byte added <= 2 ms at concurrency 16", gs16, gs16 and gs16.added_ttfb,
-          gs16 and gs16.added_ttfb <= 2.0, f"{fmt(gs16 and gs16.added_ttfb)} ms")
+          gs16 and gs16.added_ttfb <= 2.0,
+          f"{fmt(gs16 and gs16.added_ttfb)} ms at {fmt(gs16 and gs16.cpu_ms, '.3f')} ms CPU/stream"
+          + (f" ({'; '.join(references)})" if references else ""))
     gw64 = find(rows, "json", 64, GATEWAY)
     check(">= 2,000 req/s at concurrency 64 (non-stream)", gw64, gw64 and gw64.rps, gw64 and gw64.rps >= 2000,
           f"{fmt(gw64 and gw64.rps, '.0f')} req/s (a whole core would allow ~{fmt(gw64 and 1000 / gw64.cpu_ms, '.0f')}"
@@ -712,6 +722,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-litellm", action="store_true", help="skip the LiteLLM peer")
     parser.add_argument("--no-passthrough", action="store_true",
                         help="skip the bare FastAPI passthrough (bench/_passthrough.py), the req/s target's reference")
+    parser.add_argument("--no-floor", action="store_true",
+                        help="skip the raw ASGI floor (bench/_asgi_floor.py: uvicorn + aiohttp, no framework)")
     parser.add_argument("--litellm-venv", type=Path, default=DEFAULT_LITELLM_VENV,
                         help=f"throwaway virtualenv for LiteLLM (default {DEFAULT_LITELLM_VENV})")
     parser.add_argument("--server-core", type=int, default=0, help="core for the gateway / LiteLLM")
@@ -801,6 +813,10 @@ def main(argv: list[str] | None = None) -> int:
             servers.append(passthrough)
             targets.append(Target(PASSTHROUGH, f"http://127.0.0.1:{passthrough.port}/v1/chat/completions",
                                   UPSTREAM_KEY, passthrough))
+        if not args.no_floor and args.profile is None:
+            floor = start_floor(args.server_core, args.python, workdir, upstream)
+            servers.append(floor)
+            targets.append(Target(FLOOR, f"http://127.0.0.1:{floor.port}/v1/chat/completions", UPSTREAM_KEY, floor))
         if litellm_exe is not None:
             try:
                 litellm = start_litellm(litellm_exe, args.server_core, workdir, upstream)
@@ -817,7 +833,7 @@ def main(argv: list[str] | None = None) -> int:
                 problem = uvloop_run(check_target(target, stream))
                 if problem:
                     problems.append(f"{target.name} ({'stream' if stream else 'json'}): {problem}")
-        if any(p.startswith((DIRECT, GATEWAY, PASSTHROUGH)) for p in problems):
+        if any(p.startswith((DIRECT, GATEWAY, PASSTHROUGH, FLOOR)) for p in problems):
             print("[setup] the targets do not answer 200 with a chat completion; refusing to measure errors:")
             print("\n".join("  " + p for p in problems))
             print(f"--- gateway log ---\n{gateway.log_tail()}")
