@@ -37,16 +37,25 @@ class Rates:
 
 @dataclass(frozen=True, slots=True)
 class TimeWindow:
-    """A recurring UTC window: weekdays (0 = Monday) and [start, end) minutes of the day."""
+    """A recurring UTC window: the weekdays it opens on (0 = Monday) and [start, end) minutes of the day.
+
+    A window whose end is before its start crosses midnight: "22:00-02:00" on Friday runs from Friday
+    22:00 to Saturday 02:00.
+    """
 
     days: frozenset[int]
     start_minute: int
     end_minute: int
 
     def contains(self, at: datetime) -> bool:
-        """Whether `at` (UTC) falls in this window."""
-        minute = at.hour * 60 + at.minute
-        return at.weekday() in self.days and self.start_minute <= minute < self.end_minute
+        """Whether `at` falls in this window (a naive time is taken as UTC)."""
+        if at.tzinfo is not None:
+            at = at.astimezone(UTC)
+        minute, day = at.hour * 60 + at.minute, at.weekday()
+        if self.start_minute < self.end_minute:
+            return day in self.days and self.start_minute <= minute < self.end_minute
+        return (day in self.days and minute >= self.start_minute) or \
+            ((day - 1) % 7 in self.days and minute < self.end_minute)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,8 +222,9 @@ def _parse_days(spec: str, path: Path) -> frozenset[int]:
         return frozenset(range(5))
     if "-" in text:
         first, last = (part.strip()[:3] for part in text.split("-", 1))
-        if first in _DAY_NAMES and last in _DAY_NAMES:
-            return frozenset(range(_DAY_NAMES.index(first), _DAY_NAMES.index(last) + 1))
+        if first in _DAY_NAMES and last in _DAY_NAMES:  # "fri-mon" wraps over the weekend
+            start, end = _DAY_NAMES.index(first), _DAY_NAMES.index(last)
+            return frozenset(day % 7 for day in range(start, end + 1 + (7 if end < start else 0)))
     days = {part.strip()[:3] for part in text.split(",")}
     if days <= set(_DAY_NAMES):
         return frozenset(_DAY_NAMES.index(day) for day in days)
@@ -238,7 +248,11 @@ def _parse_window(raw: Mapping[str, Any], path: Path) -> TimeWindow:
         raise PriceError((*path, "hours"), f"expected 'HH:MM-HH:MM', got {hours!r}")
     start, end = hours.split("-", 1)
     days = _parse_days(raw.get("days", "all"), path)
-    return TimeWindow(days, _parse_minute(start, path), _parse_minute(end, path))
+    start_minute, end_minute = _parse_minute(start, path), _parse_minute(end, path)
+    if start_minute == end_minute or start_minute == 24 * 60:
+        raise PriceError((*path, "hours"), f"{hours!r} is an empty window (a whole day is '00:00-24:00'; "
+                                           "one crossing midnight is e.g. '22:00-02:00')")
+    return TimeWindow(days, start_minute, end_minute)
 
 
 def _parse_effective(value: Any, path: Path) -> datetime:

@@ -107,6 +107,36 @@ def test_off_peak_multiplier_applies_to_the_tier_in_force():
     assert cost_of(large, [entry], SATURDAY_PEAK_HOURS) == Decimal("3")
 
 
+def _window_entry(days: str, hours: str) -> PriceEntry:
+    catalogue = parse_catalogue(minimal([{"effective": "2026-01-01", "input": 1, "output": 2, "source": "s",
+                                          "off_peak": {"multiplier": 0.5, "peak_utc": [{"days": days, "hours": hours}]}}]))
+    return catalogue.deployment("m@x").prices[0]
+
+
+@pytest.mark.parametrize("days, hours, at, peak", [
+    ("all", "22:00-02:00", datetime(2026, 9, 1, 23, 0, tzinfo=UTC), True),   # before midnight
+    ("all", "22:00-02:00", datetime(2026, 9, 2, 1, 59, tzinfo=UTC), True),   # after midnight
+    ("all", "22:00-02:00", datetime(2026, 9, 2, 2, 0, tzinfo=UTC), False),
+    ("all", "22:00-02:00", datetime(2026, 9, 2, 12, 0, tzinfo=UTC), False),
+    ("fri", "22:00-02:00", datetime(2026, 9, 5, 1, 0, tzinfo=UTC), True),    # Saturday 01:00: Friday's window
+    ("fri", "22:00-02:00", datetime(2026, 9, 4, 1, 0, tzinfo=UTC), False),   # Friday 01:00: Thursday had none
+    ("fri-mon", "00:00-24:00", datetime(2026, 9, 5, 12, 0, tzinfo=UTC), True),  # Saturday, inside the wrap
+    ("fri-mon", "00:00-24:00", datetime(2026, 9, 7, 12, 0, tzinfo=UTC), True),  # Monday
+    ("fri-mon", "00:00-24:00", datetime(2026, 9, 8, 12, 0, tzinfo=UTC), False),  # Tuesday
+    # 10:00 at UTC+8 is 02:00 UTC, inside a 01:00-04:00 UTC window.
+    ("all", "01:00-04:00", datetime.fromisoformat("2026-09-01T10:00+08:00"), True),
+])
+def test_peak_windows_across_midnight_the_week_and_time_zones(days, hours, at, peak):
+    entry = _window_entry(days, hours)
+    assert cost_of(Usage(input=1_000_000), [entry], at) == (Decimal("1") if peak else Decimal("0.5"))
+
+
+@pytest.mark.parametrize("hours", ["02:00-02:00", "24:00-02:00"])
+def test_empty_peak_window_is_refused(hours):
+    with pytest.raises(CatalogueError, match="empty window"):
+        _window_entry("all", hours)
+
+
 @pytest.mark.parametrize("at", [APRIL, TUESDAY_PEAK, TUESDAY_OFF_PEAK, SATURDAY_PEAK_HOURS])
 def test_the_policys_estimate_is_the_cost_of_the_same_prompt_and_answer(at):
     # The policy prices every candidate with prompt_and_answer_cost: it must be cost() exactly,
