@@ -17,6 +17,7 @@ from gateway.errors import (
     ConnectTimeout,
     GatewayError,
     InvalidRequest,
+    MalformedAnswer,
     NoDeploymentAvailable,
     PayloadTooLarge,
     RateLimited,
@@ -76,11 +77,12 @@ class DispatchLog:
     in_flight: Deployment | None = None
     usage_estimated: bool = False  # an answer came without usage and was charged an estimate
 
-    def charge_cut_call(self, body: Mapping[str, Any]) -> None:
-        """Charge the upstream call that was cut off, if one was, an estimate of the prompt it was sent:
-        the upstream may bill it, so the ledger errs towards billing rather than losing a call."""
+    def charge_cut_call(self, body: Mapping[str, Any], produced_chars: int = 0) -> None:
+        """Charge the upstream call that was cut off (or whose answer was unusable), if one was, an estimate of
+        the prompt it was sent (and of what it produced): the upstream may bill it, so the ledger errs towards
+        billing rather than losing a call."""
         if self.in_flight is not None:
-            self.charges.append(Charge(self.in_flight, estimated_usage(body)))
+            self.charges.append(Charge(self.in_flight, estimated_usage(body, produced_chars)))
             self.in_flight = None
 
     @property
@@ -260,6 +262,8 @@ class Dispatcher:
                     # The prompt was sent and the upstream was working on it: it may bill it, as it may a
                     # call the client cut off.
                     dispatch_log.charge_cut_call(body)
+                elif isinstance(exc, MalformedAnswer):
+                    dispatch_log.charge_cut_call(body, exc.produced_chars)  # answered (and billed), unusable
                 dispatch_log.in_flight = None
                 self._on_attempt(deployment.name, time.perf_counter() - sent, False)
                 log.warning("attempt on %s failed: %s", deployment.name, exc.message)

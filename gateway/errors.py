@@ -92,6 +92,15 @@ class UpstreamError(GatewayError):
     default_code = "upstream_error"
 
 
+class MalformedAnswer(UpstreamError):
+    """A whole answer (a 2xx) the gateway cannot pass on, its shape being wrong: the upstream produced it and
+    may bill it, so the attempt is charged an estimate (`produced_chars` of output) before the next one."""
+
+    def __init__(self, message: str, produced_chars: int) -> None:
+        super().__init__(message)
+        self.produced_chars = produced_chars
+
+
 class NoDeploymentAvailable(GatewayError):
     status_code = 503
     error_type = "api_error"

@@ -156,6 +156,15 @@ def estimated_usage(body: Mapping[str, Any], produced_chars: int = 0) -> Usage:
     return Usage(input=max(1, (prompt_bytes(body, sent) + 3) // 4), output=(produced_chars + 3) // 4)
 
 
+def produced_chars(part: Any) -> int:
+    """The size of an answer's part whose shape cannot be trusted (a malformed answer's choices or content), as
+    JSON: what the upstream produced, erring high."""
+    try:
+        return len(orjson.dumps(part)) if part else 0
+    except (TypeError, orjson.JSONEncodeError):
+        return 0
+
+
 def answer_chars(answer: Mapping[str, Any]) -> int:
     """The characters a chat.completion produced: every choice's content and tool-call arguments."""
     chars = 0

@@ -137,6 +137,35 @@ def test_a_200_carrying_an_error_instead_of_choices_is_an_upstream_failure(start
     assert gateway.recorder.records[-1].cost_usd == 0
 
 
+@pytest.mark.parametrize("model, malformed", [
+    # usage.prompt_tokens is not a count: the gateway cannot pass the answer on, but it was produced
+    ("deepseek-v4-pro", lambda body: openai_answer(body, "x" * 400, usage={"prompt_tokens": "12",
+                                                                           "completion_tokens": 5})),
+    # a text block whose text is an object
+    ("claude-opus-4.7", lambda body: {"id": "m", "type": "message", "role": "assistant", "model": "claude",
+                                      "content": [{"type": "text", "text": {"value": "x" * 400}}], "stop_reason": "end_turn",
+                                      "usage": {"input_tokens": 20, "output_tokens": 6}}),
+])
+def test_a_malformed_answer_is_retried_and_still_charged(gateway, upstream, model, malformed):
+    handler, calls = counting([lambda path, body: Reply(json=malformed(body)), default_handler])
+    upstream.handler = handler
+    response = post(gateway, {**V4, "model": model})
+    assert response.status_code == 200 and len(calls) == 2
+    record = gateway.recorder.records[-1]
+    good = response.json()["usage"]
+    # The good answer's usage and an estimate of the malformed one's (its prompt, and ~400 characters produced).
+    assert record.usage.input > good["prompt_tokens"] and record.usage.output >= good["completion_tokens"] + 100
+
+
+def test_an_anthropic_200_carrying_an_error_is_an_upstream_failure_not_an_empty_answer(start_gateway, upstream):
+    gateway = start_gateway(retries=0)
+    upstream.handler = lambda path, body: Reply(json={"type": "error", "error": {"type": "overloaded_error",
+                                                                                 "message": "Overloaded"}})
+    response = post(gateway, {**V4, "model": "claude-opus-4.7"})
+    assert response.status_code == 502 and "answered with an error: Overloaded" in response.json()["error"]["message"]
+    assert gateway.recorder.records[-1].cost_usd == 0
+
+
 def test_the_sdk_is_told_not_to_retry_what_the_gateway_already_retried(start_gateway, upstream):
     gateway = start_gateway(retries=1, retry_base_s=0.01)
     upstream.handler = lambda path, body: Reply(status=500, json={"error": {"message": "boom"}})

@@ -10,17 +10,17 @@ import aiohttp
 import orjson
 
 from gateway.catalogue import Deployment
-from gateway.errors import UpstreamError
+from gateway.errors import MalformedAnswer, UpstreamError
 from gateway.providers.anthropic_translate import (
     StreamTranslator,
     from_messages_response,
     to_messages_request,
 )
 from gateway.providers.base import Completion
-from gateway.providers.http import SSEReader, UpstreamClients, post, read_json, scrub
+from gateway.providers.http import SSEReader, UpstreamClients, error_detail, post, read_json, scrub
 from gateway.providers.shapes import chunk_problem, completion_problem
 from gateway.settings import Settings
-from gateway.usage import Usage
+from gateway.usage import Usage, produced_chars
 
 ANTHROPIC_VERSION = "2023-06-01"
 
@@ -114,10 +114,18 @@ class AnthropicProvider:
         request = to_messages_request(body, deployment.upstream_model)
         response = await post(self._clients.session(deployment.base_url), url, request, headers, deployment, secret)
         payload = await read_json(response, deployment)
-        answer, usage = translated(deployment, "answer", partial(from_messages_response, payload), secret)
-        problem = completion_problem(answer)
+        if payload.get("type") == "error" or ("error" in payload and "content" not in payload):
+            # A failure sent as a 200 (by a proxy, say): not an empty answer.
+            raise UpstreamError(f"upstream {deployment.name} answered with an error: "
+                                f"{error_detail(payload.get('error'), secret)}")
+        try:
+            answer, usage = translated(deployment, "answer", partial(from_messages_response, payload), secret)
+            problem = completion_problem(answer)
+        except UpstreamError as exc:
+            problem = exc.message
         if problem:
-            raise UpstreamError(f"upstream {deployment.name} returned a malformed answer: {problem}")
+            raise MalformedAnswer(f"upstream {deployment.name} returned a malformed answer: {problem}",
+                                  produced_chars(payload.get("content")))
         return Completion(answer, usage if payload.get("usage") else None)
 
     async def open_stream(self, deployment: Deployment, body: dict[str, Any]) -> AnthropicChunkStream:

@@ -9,13 +9,13 @@ import aiohttp
 import orjson
 
 from gateway.catalogue import Deployment
-from gateway.errors import GatewayError, UnsupportedByDeployment, UpstreamError
+from gateway.errors import GatewayError, MalformedAnswer, UnsupportedByDeployment, UpstreamError
 from gateway.providers.base import Completion
 from gateway.providers.http import SSEReader, UpstreamClients, error_detail, post, read_json
 from gateway.providers.replicas import ReplicaFailover, home_replica, is_replica_failure
 from gateway.providers.shapes import chunk_problem, completion_problem
 from gateway.settings import Settings
-from gateway.usage import Usage, from_openai
+from gateway.usage import Usage, from_openai, produced_chars
 
 
 class OpenAIChunkStream:
@@ -163,7 +163,8 @@ class OpenAICompatProvider:
                                     f"{error_detail(answer['error'], secret)}")
             problem = completion_problem(answer)
             if problem:
-                raise UpstreamError(f"upstream {deployment.name} returned a malformed answer: {problem}")
+                raise MalformedAnswer(f"upstream {deployment.name} returned a malformed answer: {problem}",
+                                      produced_chars(answer.get("choices")))
         except GatewayError as exc:
             self._failed(deployment, base_url, exc)
             raise
