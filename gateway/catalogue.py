@@ -39,9 +39,11 @@ class Deployment:
     key_required: bool = True
     simulation: Mapping[str, Any] = field(default_factory=dict)
     replicas: tuple[str, ...] = ()  # several base URLs of one self-hosted service (prefix affinity)
-    # An OpenAI reasoning model (the GPT-5 family): it refuses max_tokens (max_completion_tokens instead)
-    # and any temperature or top_p but the default 1.
+    # An OpenAI reasoning model (the GPT-5 family): it refuses max_tokens (max_completion_tokens instead).
     reasoning_model: bool = False
+    # The model refuses any temperature or top_p but the default 1, and any top_k (the GPT-5 family,
+    # Claude Opus 4.7): see providers/sampling.py.
+    default_sampling_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +170,7 @@ def _deployment(spec: DeploymentSpec, model: str, context_window: int, path: tup
         simulation=spec.simulation.model_dump(exclude_unset=True),
         replicas=replicas,
         reasoning_model=spec.reasoning_model,
+        default_sampling_only=spec.default_sampling_only,
     )
 
 

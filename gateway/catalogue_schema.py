@@ -124,7 +124,8 @@ class DeploymentSpec(Strict):
     jurisdiction: str = "unknown"
     context_window: int | None = Field(None, gt=0)  # unset: the model's
     self_hosted: bool = False
-    reasoning_model: bool = False  # an OpenAI reasoning model: max_completion_tokens, default sampling only
+    reasoning_model: bool = False  # an OpenAI reasoning model: max_tokens sent as max_completion_tokens
+    default_sampling_only: bool = False  # refuses a temperature / top_p other than 1, and any top_k
     simulation: SimulationSpec = SimulationSpec()
     prices: list[PriceSpec] = []
     self_hosted_cost: SelfHostedCostSpec | None = None

@@ -59,19 +59,44 @@ def test_what_claude_cannot_take_is_served_by_the_plans_next_deployment(gateway,
 
 
 def test_a_reasoning_model_gets_max_completion_tokens_and_other_sampling_moves_on(gateway, upstream):
-    # P4 routes to GPT-5.5, which refuses max_tokens and any temperature but 1 (its fallback: Claude).
-    raw = ask(gateway, "anything", category="P4", max_tokens=300, temperature=1)
+    # P4 routes to GPT-5.5, which refuses max_tokens and any temperature but 1; its fallbacks are Claude Opus 4.7
+    # (which refuses other sampling too) and Gemini.
+    raw = ask(gateway, "anything", category="P4", max_tokens=300, temperature=1, top_p=1)
     assert raw.headers["x-gateway-model"] == "gpt-5.5"
     sent = upstream.seen[-1].body
-    assert "max_tokens" not in sent and sent["max_completion_tokens"] == 300 and sent["temperature"] == 1
+    assert "max_tokens" not in sent and sent["max_completion_tokens"] == 300
+    assert "temperature" not in sent and "top_p" not in sent  # the defaults: left out
     upstream.seen.clear()
     raw = ask(gateway, "anything", category="P4", temperature=0.2)
-    assert raw.headers["x-gateway-model"] == "claude-opus-4.7" and raw.headers["x-gateway-attempts"] == "1"
-    assert [seen.path for seen in upstream.seen if "gpt-5.5" in seen.path] == []  # nothing sent there
+    assert raw.headers["x-gateway-model"] == "gemini-3.1-pro" and raw.headers["x-gateway-attempts"] == "1"
+    assert [seen.path for seen in upstream.seen if "gemini" not in seen.path] == []  # nothing sent elsewhere
+    assert upstream.seen[-1].body["temperature"] == 0.2
     with pytest.raises(openai.BadRequestError, match="gpt-5.5 takes only the default temperature") as refused:
         sdk(gateway).chat.completions.create(model="gpt-5.5", temperature=0.2,
                                              messages=[{"role": "user", "content": "hi"}])
     assert refused.value.body["param"] == "temperature"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_claude_opus_47_is_sent_no_sampling_and_other_sampling_moves_on(gateway, upstream, stream):
+    # P1 routes to Claude Opus 4.7, which removed temperature, top_p and top_k (a 400 for any but the default).
+    raw = ask(gateway, "anything", category="P1", temperature=1, top_p=1, stream=stream)
+    assert raw.headers["x-gateway-model"] == "claude-opus-4.7"
+    assert (list(raw.parse())[0].choices if stream else raw.parse().choices)  # answered
+    sent = upstream.seen[-1].body
+    assert sent["model"] == "claude-opus-4-7" and not {"temperature", "top_p", "top_k"} & set(sent)
+    upstream.seen.clear()
+    raw = ask(gateway, "anything", category="P1", temperature=0, stream=stream)
+    assert raw.headers["x-gateway-model"] == "gemini-3.1-pro"  # GPT-5.5, the next route, refuses it too
+    if stream:
+        list(raw.parse())
+    assert [seen.path for seen in upstream.seen if "gemini" not in seen.path] == []
+    for name, value in (("temperature", 0.2), ("top_p", 0.9), ("top_k", 5)):
+        with pytest.raises(openai.BadRequestError, match=f"claude-opus-4.7 takes .*{name}") as refused:
+            sdk(gateway).chat.completions.create(model="claude-opus-4.7", messages=[{"role": "user", "content": "hi"}],
+                                                 stream=stream, **({name: value} if name != "top_k" else
+                                                                   {"extra_body": {name: value}}))
+        assert refused.value.body["param"] == name
 
 
 def test_category_header_is_ignored_from_untrusted_callers(start_gateway):

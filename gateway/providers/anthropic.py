@@ -18,6 +18,7 @@ from gateway.providers.anthropic_translate import (
 )
 from gateway.providers.base import Completion
 from gateway.providers.http import SSEReader, UpstreamClients, error_detail, post, read_json, scrub
+from gateway.providers.sampling import default_sampling
 from gateway.providers.shapes import chunk_problem, completion_problem
 from gateway.settings import Settings
 from gateway.usage import Usage, produced_chars
@@ -101,17 +102,21 @@ class AnthropicProvider:
         self._clients = clients
         self._settings = settings
 
-    def _request(self, deployment: Deployment) -> tuple[str, dict[str, str], str | None]:
+    def _request(self, deployment: Deployment,
+                 body: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, str], str | None]:
+        """Where to send the request, the request as a Messages request, its headers and the key."""
+        if deployment.default_sampling_only:
+            body = default_sampling(body, deployment)
+        request = to_messages_request(body, deployment.upstream_model)
         secret = self._settings.secret(deployment.api_key_env)
         headers = {"content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION}
         if secret:
             headers["x-api-key"] = secret
-        return f"{deployment.base_url}/v1/messages", headers, secret
+        return f"{deployment.base_url}/v1/messages", request, headers, secret
 
     async def complete(self, deployment: Deployment, body: dict[str, Any]) -> Completion:
         """Send a non-streaming Messages request."""
-        url, headers, secret = self._request(deployment)
-        request = to_messages_request(body, deployment.upstream_model)
+        url, request, headers, secret = self._request(deployment, body)
         response = await post(self._clients.session(deployment.base_url), url, request, headers, deployment, secret)
         payload = await read_json(response, deployment)
         if payload.get("type") == "error" or ("error" in payload and "content" not in payload):
@@ -130,8 +135,7 @@ class AnthropicProvider:
 
     async def open_stream(self, deployment: Deployment, body: dict[str, Any]) -> AnthropicChunkStream:
         """Start a streaming Messages request."""
-        url, headers, secret = self._request(deployment)
+        url, request, headers, secret = self._request(deployment, body)
         headers["accept"] = "text/event-stream"
-        request = to_messages_request(body, deployment.upstream_model)
         response = await post(self._clients.session(deployment.base_url), url, request, headers, deployment, secret)
         return AnthropicChunkStream(response, deployment, secret)

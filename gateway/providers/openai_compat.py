@@ -9,10 +9,11 @@ import aiohttp
 import orjson
 
 from gateway.catalogue import Deployment
-from gateway.errors import GatewayError, MalformedAnswer, UnsupportedByDeployment, UpstreamError
+from gateway.errors import GatewayError, MalformedAnswer, UpstreamError
 from gateway.providers.base import Completion
 from gateway.providers.http import SSEReader, UpstreamClients, error_detail, post, read_json
 from gateway.providers.replicas import ReplicaFailover, home_replica, is_replica_failure
+from gateway.providers.sampling import default_sampling
 from gateway.providers.shapes import chunk_problem, completion_problem
 from gateway.settings import Settings
 from gateway.usage import Usage, from_openai, produced_chars
@@ -89,14 +90,9 @@ class OpenAIChunkStream:
         await self._events.aclose()
 
 
-def reasoning_request(body: dict[str, Any], deployment: Deployment) -> dict[str, Any]:
+def reasoning_request(body: dict[str, Any]) -> dict[str, Any]:
     """The request as an OpenAI reasoning model takes it: `max_tokens` sent as `max_completion_tokens` (OpenAI's
-    own replacement); a temperature or top_p other than the default cannot be sent (the next route may take it)."""
-    for name in ("temperature", "top_p"):
-        value = body.get(name)
-        if value is not None and value != 1:
-            raise UnsupportedByDeployment(f"{deployment.model} takes only the default {name} (1); send it without "
-                                          f"{name}, or ask another model", param=name)
+    own replacement)."""
     if "max_tokens" not in body:
         return body
     adapted = {key: value for key, value in body.items() if key != "max_tokens"}
@@ -134,8 +130,10 @@ class OpenAICompatProvider:
     def _request(self, deployment: Deployment,
                  body: dict[str, Any]) -> tuple[str, str, dict[str, Any], dict[str, str], str | None]:
         """Where to send the request, the request as this deployment takes it, its headers and the key."""
+        if deployment.default_sampling_only:
+            body = default_sampling(body, deployment)
         if deployment.reasoning_model:
-            body = reasoning_request(body, deployment)
+            body = reasoning_request(body)
         secret = self._settings.secret(deployment.api_key_env)
         headers = {"content-type": "application/json"}
         if secret:
