@@ -100,6 +100,36 @@ def test_defaults_images_json_modes_and_n():
     assert request["messages"][1]["content"] == [{"type": "text", "text": "I can't help with that."}]
 
 
+def test_image_types_are_named_as_messages_takes_them():
+    def media_type(url):
+        request = to_messages_request({"messages": [{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": url}}]}]}, "m")
+        return request["messages"][0]["content"][0]["source"]["media_type"]
+
+    assert media_type("data:image/jpg;base64,AAAA") == "image/jpeg"
+    assert media_type("data:image/PNG;name=a.png;base64,AAAA") == "image/png"
+    with pytest.raises(InvalidRequest, match="images of type 'image/svg\\+xml' cannot be sent"):
+        media_type("data:image/svg+xml;base64,AAAA")
+
+
+def test_empty_text_and_stop_sequences_are_left_out_and_whitespace_stops_refused():
+    request = to_messages_request({"messages": [
+        {"role": "user", "content": [{"type": "text", "text": ""}, {"type": "text", "text": " \n"},
+                                     {"type": "image_url", "image_url": {"url": "https://x/y.png"}}]},
+        {"role": "assistant", "content": "  "},
+        {"role": "user", "content": "and now?"}], "stop": ["", "END"]}, "m")
+    assert request["messages"] == [{"role": "user", "content": [
+        {"type": "image", "source": {"type": "url", "url": "https://x/y.png"}},
+        {"type": "text", "text": "and now?"}]}]
+    assert request["stop_sequences"] == ["END"]
+    assert "stop_sequences" not in to_messages_request({"messages": [{"role": "user", "content": "x"}],
+                                                        "stop": ""}, "m")
+    for stop in ("\n", ["END", "\n\n"]):
+        with pytest.raises(InvalidRequest, match="stop sequences of only whitespace") as refused:
+            to_messages_request({"messages": [{"role": "user", "content": "x"}], "stop": stop}, "m")
+        assert refused.value.param == "stop"
+
+
 def test_native_extras_pass_and_legacy_functions_are_refused_not_dropped():
     body = {"messages": [{"role": "user", "content": "x"}], "top_k": 40,
             "thinking": {"type": "enabled", "budget_tokens": 2048}}

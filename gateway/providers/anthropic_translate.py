@@ -41,27 +41,41 @@ def _text_of(content: Any) -> str:
     return "".join(part.get("text", "") for part in content if isinstance(part, Mapping) and part.get("type") == "text")
 
 
+# The image types Messages takes; OpenAI clients also write image/jpg.
+IMAGE_TYPES = {"image/jpeg": "image/jpeg", "image/jpg": "image/jpeg", "image/png": "image/png",
+               "image/gif": "image/gif", "image/webp": "image/webp"}
+
+
 def _image_block(part: Mapping[str, Any]) -> dict[str, Any]:
     image = part.get("image_url") or {}
     url = image.get("url", "") if isinstance(image, Mapping) else str(image)
     if url.startswith("data:") and ";base64," in url:
         header, data = url[5:].split(";base64,", 1)
-        return {"type": "image", "source": {"type": "base64", "media_type": header, "data": data}}
+        declared = header.split(";", 1)[0].strip().lower()  # data:image/png;name=a.png;base64,...
+        media_type = IMAGE_TYPES.get(declared)
+        if media_type is None:
+            raise UnsupportedByDeployment(f"images of type {declared!r} cannot be sent to an Anthropic deployment "
+                                          "(JPEG, PNG, GIF and WebP can)", param="messages")
+        return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
     return {"type": "image", "source": {"type": "url", "url": url}}
 
 
 def _content_blocks(content: Any) -> list[dict[str, Any]]:
     if content is None:
         return []
+    # Messages refuses text blocks that are empty or only whitespace; they say nothing, so they are left out.
     if isinstance(content, str):
-        return [{"type": "text", "text": content}] if content else []
+        return [{"type": "text", "text": content}] if content.strip() else []
     blocks: list[dict[str, Any]] = []
     for part in content:
         if not isinstance(part, Mapping):
             continue
         kind = part.get("type")
         if kind == "text":
-            block: dict[str, Any] = {"type": "text", "text": part.get("text", "")}
+            text = part.get("text", "")
+            if isinstance(text, str) and not text.strip():
+                continue
+            block: dict[str, Any] = {"type": "text", "text": text}
             if "cache_control" in part:  # clients that mark cache breakpoints keep them
                 block["cache_control"] = part["cache_control"]
             blocks.append(block)
@@ -185,7 +199,15 @@ def unsupported_field(body: Mapping[str, Any]) -> tuple[str, str, str] | None:
                 "OpenAI-compatible model, or send the request without logprobs")
     if not all(is_function_tool(tool) for tool in body.get("tools") or ()):
         return "custom tools", "tools", "custom tools cannot be sent to an Anthropic deployment (function tools can)"
+    if any(isinstance(stop, str) and stop and not stop.strip() for stop in _stops(body)):
+        return ("a whitespace stop sequence", "stop", "stop sequences of only whitespace (such as a newline) "
+                "cannot be sent to an Anthropic deployment; ask an OpenAI-compatible model")
     return None
+
+
+def _stops(body: Mapping[str, Any]) -> list[Any]:
+    stop = body.get("stop")
+    return [stop] if isinstance(stop, str) else list(stop) if isinstance(stop, list) else []
 
 
 def to_messages_request(body: Mapping[str, Any], upstream_model: str) -> dict[str, Any]:
@@ -214,9 +236,9 @@ def to_messages_request(body: Mapping[str, Any], upstream_model: str) -> dict[st
     if body.get("top_p") is not None and "temperature" not in request:
         # Claude models since Opus 4.1 and Sonnet 4.5 refuse both ("use only one"): temperature wins.
         request["top_p"] = body["top_p"]
-    stop = body.get("stop")
-    if stop:
-        request["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+    stops = [stop for stop in _stops(body) if stop != ""]  # an empty one never matches
+    if stops:
+        request["stop_sequences"] = stops
     tools, tool_choice = _allowed(body.get("tools") or [], body.get("tool_choice"))
     if tools:
         request["tools"] = [
