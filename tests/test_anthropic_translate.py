@@ -130,6 +130,18 @@ def test_empty_text_and_stop_sequences_are_left_out_and_whitespace_stops_refused
         assert refused.value.param == "stop"
 
 
+def test_reasoning_effort_becomes_messages_effort_beside_a_json_schema():
+    schema = {"type": "object"}
+    request = to_messages_request({"messages": [{"role": "user", "content": "x"}], "reasoning_effort": "minimal",
+                                   "response_format": {"type": "json_schema", "json_schema": {"schema": schema}}}, "m")
+    assert request["output_config"] == {"format": {"type": "json_schema", "schema": schema}, "effort": "low"}
+    assert "thinking" not in request
+    for effort, expected in (("medium", "medium"), ("xhigh", "xhigh"), ("max", "max")):
+        request = to_messages_request({"messages": [{"role": "user", "content": "x"}], "reasoning_effort": effort},
+                                      "m")
+        assert request["output_config"] == {"effort": expected}
+
+
 def test_native_extras_pass_and_legacy_functions_are_refused_not_dropped():
     body = {"messages": [{"role": "user", "content": "x"}], "top_k": 40,
             "thinking": {"type": "enabled", "budget_tokens": 2048}}
@@ -244,8 +256,7 @@ def test_streaming_event_sequence_to_openai_chunks():
     chunks = [chunk for event, data in events for chunk in translator.handle(event, data)]
     deltas = [c["choices"][0]["delta"] if c["choices"] else None for c in chunks]
     assert deltas == [
-        {"role": "assistant", "content": ""},
-        {"content": "Checking"},
+        {"role": "assistant", "content": "Checking"},  # the role comes with the first chunk that says something
         {"tool_calls": [{"index": 0, "id": "toolu_1", "type": "function",
                          "function": {"name": "get_weather", "arguments": ""}}]},
         {"tool_calls": [{"index": 0, "function": {"arguments": '{"city":'}}]},
@@ -281,8 +292,7 @@ def test_streamed_tool_without_arguments_gets_an_empty_object():
     chunks = [chunk for event, data in events for chunk in translator.handle(event, data)]
     deltas = [c["choices"][0]["delta"] if c["choices"] else None for c in chunks]
     assert deltas == [
-        {"role": "assistant", "content": ""},
-        {"tool_calls": [{"index": 0, "id": "toolu_t", "type": "function",
+        {"role": "assistant", "tool_calls": [{"index": 0, "id": "toolu_t", "type": "function",
                          "function": {"name": "get_time", "arguments": ""}}]},
         {"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]},
         {"tool_calls": [{"index": 1, "id": "toolu_w", "type": "function",

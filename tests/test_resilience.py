@@ -281,6 +281,20 @@ def test_an_anthropic_stream_cut_after_its_stop_reason_is_a_success(start_gatewa
     assert (record.status, record.error_code, record.usage.output) == (200, None, 6)
 
 
+def test_an_anthropic_stream_failing_right_after_message_start_is_retried(gateway, upstream):
+    overloaded = ("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+    handler, calls = counting([lambda path, body: Reply(sse=[*anthropic_stream_events("Hello")[:3], overloaded]),
+                               default_handler])
+    upstream.handler = handler
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    chunks = list(client.chat.completions.create(**{**V4, "model": "claude-opus-4.7"}, stream=True))
+    assert len(calls) == 2
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Hello from Claude."
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert wait_for(lambda: gateway.recorder.records)
+    assert (gateway.recorder.records[-1].status, gateway.recorder.records[-1].attempts) == (200, 2)
+
+
 def test_a_streams_upstream_connection_goes_back_to_the_pool_when_its_body_ends_after_done(start_gateway, upstream):
     gateway = start_gateway()
     upstream.handler = lambda path, body: Reply(sse=[*openai_stream(body, ["a"]), 0.2])  # the end comes 0.2 s later

@@ -184,6 +184,10 @@ def _allowed(tools: list[Mapping[str, Any]], choice: Any) -> tuple[list[Mapping[
 ANTHROPIC_NATIVE_FIELDS = ("top_k", "thinking")
 
 
+# OpenAI's reasoning_effort values as Messages' effort levels (low, medium, high, xhigh, max).
+EFFORTS = {"none": "low", "minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh"}
+
+
 def unsupported_field(body: Mapping[str, Any]) -> tuple[str, str, str] | None:
     """A field at the top of a request that Messages cannot take, as (what it is, its param, the message that
     refuses it); None when there is none. Routing reads it to plan such requests off Anthropic deployments
@@ -228,6 +232,11 @@ def to_messages_request(body: Mapping[str, Any], upstream_model: str) -> dict[st
     elif response_format.get("type") == "json_schema":
         schema = (response_format.get("json_schema") or {}).get("schema") or {}
         request["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+    effort = body.get("reasoning_effort")
+    if effort is not None:
+        # Messages' effort (output_config.effort) sets how much the model spends, thinking included, without
+        # turning extended thinking on (whose blocks an OpenAI client could not send back in a tool loop).
+        request.setdefault("output_config", {})["effort"] = EFFORTS.get(effort, effort)
     if system:
         plain = all(set(block) == {"type", "text"} for block in system)
         request["system"] = "\n\n".join(block["text"] for block in system) if plain else system
@@ -317,6 +326,10 @@ class StreamTranslator:
         # without arguments gets no delta at all, and must still reach the client as "{}".
         self._no_arguments_yet: dict[int, Any] = {}
         self._raw_usage: dict[str, Any] = {}
+        # The role goes out with the first chunk that says something (text, a tool call, the finish), not as a
+        # chunk of its own at message_start: until then a failure (an overloaded_error event right after
+        # message_start, say) comes before the stream's first chunk, and can still be retried or failed over.
+        self._role_pending = True
         self.stopped = False  # a stop_reason arrived: the answer is whole (message_stop only ends the stream)
         self.finished = False
 
@@ -326,6 +339,9 @@ class StreamTranslator:
         return from_anthropic(self._raw_usage) if self._raw_usage else None
 
     def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        if self._role_pending:
+            self._role_pending = False
+            delta = {"role": "assistant", **delta}
         return {
             "id": self._id,
             "object": "chat.completion.chunk",
@@ -342,7 +358,7 @@ class StreamTranslator:
             self._id = f"chatcmpl-{message.get('id', '')}"
             self._model = message.get("model", "")
             self._raw_usage = merge_anthropic(self._raw_usage, _checked_usage(message.get("usage")))
-            return [self._chunk({"role": "assistant", "content": ""})]
+            return []
         if kind == "content_block_start":
             block = data.get("content_block") or {}
             if block.get("type") == "tool_use":
@@ -379,7 +395,7 @@ class StreamTranslator:
         if kind == "message_stop":
             self.finished = True
             chunk = self._chunk({})
-            chunk["choices"] = []
+            chunk["choices"] = []  # (the usage chunk: a stream without any other says nothing, role included)
             chunk["usage"] = (self.usage or Usage()).to_openai()
             return [chunk]
         if kind == "error":
