@@ -112,6 +112,19 @@ def test_image_types_are_named_as_messages_takes_them():
         media_type("data:image/svg+xml;base64,AAAA")
 
 
+def test_thinking_is_left_out_of_a_tool_loop_turn_whose_thinking_blocks_cannot_come_back():
+    thinking = {"type": "adaptive"}
+    question = {"role": "user", "content": "Weather in Oslo?"}
+    call = {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "toolu_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Oslo"}'}}]}
+    result = {"role": "tool", "tool_call_id": "toolu_1", "content": "12C"}
+    assert to_messages_request({"messages": [question], "thinking": thinking}, "m")["thinking"] == thinking
+    assert "thinking" not in to_messages_request({"messages": [question, call, result], "thinking": thinking}, "m")
+    after = [question, call, result, {"role": "assistant", "content": "12C in Oslo."},
+             {"role": "user", "content": "And Bergen?"}]
+    assert to_messages_request({"messages": after, "thinking": thinking}, "m")["thinking"] == thinking
+
+
 def test_empty_text_and_stop_sequences_are_left_out_and_whitespace_stops_refused():
     request = to_messages_request({"messages": [
         {"role": "user", "content": [{"type": "text", "text": ""}, {"type": "text", "text": " \n"},

@@ -214,6 +214,14 @@ def _stops(body: Mapping[str, Any]) -> list[Any]:
     return [stop] if isinstance(stop, str) else list(stop) if isinstance(stop, list) else []
 
 
+def _continues_tool_use(messages: list[dict[str, Any]]) -> bool:
+    """Whether the conversation ends with tool results answering the last assistant turn's tool calls."""
+    if len(messages) < 2 or messages[-1]["role"] != "user" or messages[-2]["role"] != "assistant":
+        return False
+    return any(block.get("type") == "tool_result" for block in messages[-1]["content"]) and \
+        any(block.get("type") == "tool_use" for block in messages[-2]["content"])
+
+
 def to_messages_request(body: Mapping[str, Any], upstream_model: str) -> dict[str, Any]:
     """An Anthropic Messages request equivalent to an OpenAI chat-completions request."""
     unsupported = unsupported_field(body)
@@ -266,6 +274,11 @@ def to_messages_request(body: Mapping[str, Any], upstream_model: str) -> dict[st
     for native in ANTHROPIC_NATIVE_FIELDS:  # the Messages API's own parameters, sent as OpenAI extras
         if body.get(native) is not None:
             request[native] = body[native]
+    if "thinking" in request and _continues_tool_use(messages):
+        # With thinking on, the assistant turn whose tool calls the last results answer must start with its
+        # (signed) thinking block, which OpenAI messages cannot carry back: the turn is answered without
+        # thinking rather than refused.
+        del request["thinking"]
     if body.get("stream"):
         request["stream"] = True
     return request
