@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from gateway.worker.batched import BatchedEngine
-from gateway.worker.engine import GenerationRequest, SamplingParams, TextDelta
+from gateway.worker.engine import Finished, GenerationRequest, SamplingParams, TextDelta
 from gateway.worker.errors import ContextLengthExceeded, Overloaded
 from gateway.worker.prefix_cache import PrefixCache
 from gateway.worker.prompt import encode_prompt, render_prompt
@@ -300,3 +300,44 @@ def test_price_per_million_tokens() -> None:
     assert price_per_million_tokens(3.6, 1000.0) == pytest.approx(1.0)
     with pytest.raises(ValueError):
         price_per_million_tokens(3.6, 0.0)
+
+
+@pytest.mark.parametrize("with_another", [True, False], ids=["admitted-with-another", "admitted-alone"])
+async def test_a_request_whose_prefill_fails_fails_alone(tiny_model_dir: Path, with_another: bool) -> None:
+    engine = make_engine(tiny_model_dir, max_batch=8)
+    model = engine._model  # one request's prompt makes the forward pass fail (as a CUDA OOM on it would)
+    poison_width = 200
+
+    def failing_on_the_long_prompt(*args: object, **kwargs: torch.Tensor) -> object:
+        if kwargs["input_ids"].shape[1] >= poison_width:
+            raise RuntimeError("out of memory")
+        return model(*args, **kwargs)
+
+    engine._model = failing_on_the_long_prompt
+    try:
+        first_token = asyncio.Event()
+
+        async def running() -> tuple[int, Finished]:
+            tokens = 0
+            params = SamplingParams(max_tokens=80, ignore_eos=True)
+            async for event in await engine.submit(GenerationRequest("iso-a", user("a story"), params)):
+                if isinstance(event, TextDelta):
+                    tokens += len(event.token_ids)
+                    first_token.set()
+                else:
+                    return tokens, event
+            raise AssertionError("no Finished event")
+
+        async def joining() -> list[tuple]:
+            await first_token.wait()  # A is decoding: the long prompt (and a short one) are admitted together
+            return await asyncio.gather(
+                generate(engine, "iso-poison", user("word " * poison_width), max_tokens=4),
+                *([generate(engine, "iso-c", user("a short question"), max_tokens=4, ignore_eos=True)]
+                  if with_another else []))
+
+        (a_tokens, a_end), (poison, *others) = await asyncio.gather(running(), joining())
+    finally:
+        await engine.stop()
+    assert (a_tokens, a_end.reason, a_end.error) == (80, "length", None)  # the running batch went on
+    assert poison[2].reason == "error" and "out of memory" in poison[2].error
+    assert [(len(ids), end.reason, end.error) for ids, _, end in others] == [(4, "length", None)] * with_another

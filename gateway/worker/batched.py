@@ -186,7 +186,8 @@ class BatchedEngine:
                 try:
                     admitted = self._apply_cancels(cancels, admitted, outbox)
                     if admitted:
-                        self._prefill(admitted, outbox)
+                        self._admit(admitted, outbox)
+                        admitted = []  # running now, or finished (failed ones included)
                     if self._running:
                         self._decode_step(outbox)
                 except Exception as exc:  # a failed step must not kill the thread serving everyone else
@@ -237,6 +238,30 @@ class BatchedEngine:
             post(outbox, self._running[row], Finished("cancelled", self._running[row].usage()))
         self._retire(rows)
         return [seq for seq in admitted if seq.request_id not in cancels]
+
+    def _admit(self, seqs: list[SequenceState], outbox: Outbox) -> None:
+        """Prefill new requests. The running batch is not touched until a prefill succeeds, so when one fails
+        (a prompt too big for the memory left, say) only new requests can be at fault: each is tried again
+        alone and the ones that still fail end with an error, while the others and the running batch go on."""
+        try:
+            self._prefill(seqs, outbox)
+            return
+        except Exception as exc:
+            if any(seq.output for seq in seqs):  # a failure after sampling: a bug, not a prompt
+                raise
+            if len(seqs) == 1:
+                log.exception("prefill of request %s failed", seqs[0].request_id)
+                self._fail(seqs, f"engine step failed: {exc}", outbox)
+                return
+            log.warning("a joint prefill of %d requests failed; trying each alone", len(seqs), exc_info=True)
+        for seq in seqs:
+            try:
+                self._prefill([seq], outbox)
+            except Exception as exc:
+                log.exception("prefill of request %s failed", seq.request_id)
+                if seq.output:
+                    raise
+                self._fail([seq], f"engine step failed: {exc}", outbox)
 
     def _prefill(self, seqs: list[SequenceState], outbox: Outbox) -> None:
         """Compute each new prompt's KV (after any cached prefix) and sample its first token."""
