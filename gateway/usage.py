@@ -65,7 +65,9 @@ def from_openai(usage: Mapping[str, Any] | None) -> Usage:
     OpenAI's ``prompt_tokens`` includes ``prompt_tokens_details.cached_tokens``. DeepSeek reports
     ``prompt_cache_hit_tokens`` + ``prompt_cache_miss_tokens`` (= prompt_tokens) and may also send
     ``prompt_tokens_details.cached_tokens`` for the same tokens: read the hit field first and
-    never add the two.
+    never add the two. OpenAI's ``completion_tokens`` includes the reasoning tokens; Gemini's leaves its
+    thinking out, which only ``total_tokens`` counts (and which Google bills as output): a total above
+    prompt + completion is output too, reasoning.
     """
     if not usage:
         return Usage()
@@ -81,12 +83,18 @@ def from_openai(usage: Mapping[str, Any] | None) -> Usage:
     # Some OpenAI-compatible upstreams also report cache writes inside prompt_tokens.
     written = min(_int(details.get("cache_write_tokens")), uncached)
     completion_details = usage.get("completion_tokens_details") or {}
+    output = _int(usage.get("completion_tokens"))
+    reasoning = _int(completion_details.get("reasoning_tokens"))
+    unlisted = _int(usage.get("total_tokens")) - prompt - output
+    if unlisted > 0:
+        output += unlisted
+        reasoning = max(reasoning, unlisted)
     return Usage(
         input=uncached - written,
         cached_input=cached,
         cache_write=written,
-        output=_int(usage.get("completion_tokens")),
-        reasoning=_int(completion_details.get("reasoning_tokens")),
+        output=output,
+        reasoning=reasoning,
     )
 
 

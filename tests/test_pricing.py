@@ -48,6 +48,15 @@ def test_deepseek_hit_field_wins_and_is_never_added_to_cached_tokens():
     assert cost(usage, dep("deepseek-v4-pro@deepseek"), APRIL) == Decimal("0.00070824")
 
 
+def test_gemini_thinking_counted_only_in_total_tokens_is_billed_as_output():
+    # Gemini's OpenAI-compatible usage: 93 thinking tokens in total_tokens, not in completion_tokens.
+    payload = {"prompt_tokens": 9, "completion_tokens": 1, "total_tokens": 103}
+    assert from_openai(payload) == Usage(input=9, output=94, reasoning=93)
+    # A total that adds up (OpenAI, DeepSeek) changes nothing; neither does one missing.
+    assert from_openai({"prompt_tokens": 9, "completion_tokens": 1, "total_tokens": 10}) == Usage(input=9, output=1)
+    assert from_openai({"prompt_tokens": 9, "completion_tokens": 1}) == Usage(input=9, output=1)
+
+
 def test_deepseek_without_details_and_with_zero_hits():
     usage = from_openai({"prompt_tokens": 10, "completion_tokens": 2, "prompt_cache_hit_tokens": 0,
                          "prompt_cache_miss_tokens": 10})
