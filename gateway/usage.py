@@ -52,6 +52,11 @@ class Usage:
         }
 
 
+# No request comes near a trillion tokens; a count past it is garbage, and priced it would overflow
+# the ledger's money column (NUMERIC(20, 10)). Upstream shapes are checked against it (providers/shapes.py).
+MAX_TOKEN_COUNT = 10**12
+
+
 def _int(value: Any) -> int:
     """A token count; 12.0 is 12 (some upstreams send floats), anything else not positive is 0."""
     if isinstance(value, float) and value.is_integer():
@@ -85,7 +90,8 @@ def from_openai(usage: Mapping[str, Any] | None) -> Usage:
     completion_details = usage.get("completion_tokens_details") or {}
     output = _int(usage.get("completion_tokens"))
     reasoning = _int(completion_details.get("reasoning_tokens"))
-    unlisted = _int(usage.get("total_tokens")) - prompt - output
+    total = _int(usage.get("total_tokens"))  # (read only: a total of another shape does not fail an answer)
+    unlisted = (total if total <= MAX_TOKEN_COUNT else 0) - prompt - output
     if unlisted > 0:
         output += unlisted
         reasoning = max(reasoning, unlisted)

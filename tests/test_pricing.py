@@ -55,6 +55,8 @@ def test_gemini_thinking_counted_only_in_total_tokens_is_billed_as_output():
     # A total that adds up (OpenAI, DeepSeek) changes nothing; neither does one missing.
     assert from_openai({"prompt_tokens": 9, "completion_tokens": 1, "total_tokens": 10}) == Usage(input=9, output=1)
     assert from_openai({"prompt_tokens": 9, "completion_tokens": 1}) == Usage(input=9, output=1)
+    # A total that is no token count is not read (it would price past the ledger's money column).
+    assert from_openai({"prompt_tokens": 9, "completion_tokens": 1, "total_tokens": 10**30}) == Usage(input=9, output=1)
 
 
 def test_deepseek_without_details_and_with_zero_hits():

@@ -12,17 +12,15 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-# The usage fields gateway.usage reads (others, such as total_tokens or audio counts, pass unchecked).
+from gateway.usage import MAX_TOKEN_COUNT
+
+# The usage fields gateway.usage reads (others, such as audio counts, pass unchecked; total_tokens is read only
+# when it is a count, so a total of another shape does not fail an answer).
 USAGE_COUNTS = ("prompt_tokens", "completion_tokens", "prompt_cache_hit_tokens", "prompt_cache_miss_tokens")
 USAGE_DETAILS = {"prompt_tokens_details": ("cached_tokens", "cache_write_tokens"),
                  "completion_tokens_details": ("reasoning_tokens",)}
 ANTHROPIC_USAGE_COUNTS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
 ANTHROPIC_USAGE_DETAILS = {"cache_creation": ("ephemeral_1h_input_tokens",)}
-
-
-# No request comes near a trillion tokens; a count past it is garbage, and priced it would overflow
-# the ledger's money column (NUMERIC(20, 10)).
-MAX_TOKEN_COUNT = 10**12
 
 
 def _count_problem(value: Any) -> bool:
