@@ -39,11 +39,13 @@ class Deployment:
     key_required: bool = True
     simulation: Mapping[str, Any] = field(default_factory=dict)
     replicas: tuple[str, ...] = ()  # several base URLs of one self-hosted service (prefix affinity)
-    # An OpenAI reasoning model (the GPT-5 family): it refuses max_tokens (max_completion_tokens instead).
-    reasoning_model: bool = False
-    # The model refuses any temperature or top_p but the default 1, and any top_k (the GPT-5 family,
-    # Claude Opus 4.7): see providers/sampling.py.
+    # What the deployment's API takes of an OpenAI request (see providers/adapt.py): the name it reads for
+    # the output cap (None: as the client sent it), whether it refuses sampling other than the default,
+    # the fields it refuses ("field" or "field:kind") and those left out of what it is sent.
+    max_tokens_param: str | None = None
     default_sampling_only: bool = False
+    refuses: tuple[str, ...] = ()
+    drops: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +171,10 @@ def _deployment(spec: DeploymentSpec, model: str, context_window: int, path: tup
         key_required=spec.key_required if spec.key_required is not None else spec.provider != "simulated",
         simulation=spec.simulation.model_dump(exclude_unset=True),
         replicas=replicas,
-        reasoning_model=spec.reasoning_model,
+        max_tokens_param=spec.max_tokens_param,
         default_sampling_only=spec.default_sampling_only,
+        refuses=tuple(spec.refuses),
+        drops=frozenset(spec.drops),
     )
 
 

@@ -11,7 +11,7 @@ import math
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, PlainValidator
+from pydantic import AfterValidator, Field, PlainValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from gateway.strictschema import Strict
@@ -124,8 +124,11 @@ class DeploymentSpec(Strict):
     jurisdiction: str = "unknown"
     context_window: int | None = Field(None, gt=0)  # unset: the model's
     self_hosted: bool = False
-    reasoning_model: bool = False  # an OpenAI reasoning model: max_tokens sent as max_completion_tokens
+    # What the deployment's API takes of an OpenAI request (providers/adapt.py):
+    max_tokens_param: Literal["max_tokens", "max_completion_tokens"] | None = None  # its name for the output cap
     default_sampling_only: bool = False  # refuses a temperature / top_p other than 1, and any top_k
+    refuses: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]+(:[a-z_]+)?$")]] = []  # field or field:kind
+    drops: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]+$")]] = []  # fields left out (OpenAI-only)
     simulation: SimulationSpec = SimulationSpec()
     prices: list[PriceSpec] = []
     self_hosted_cost: SelfHostedCostSpec | None = None

@@ -29,22 +29,30 @@ def test_non_streaming_passthrough_of_every_field(gateway, upstream):
     fields = dict(temperature=0.3, top_p=0.9, stop=["END"], seed=7, n=2, logprobs=True, top_logprobs=2,
                   user="u-1", metadata={"team": "search"}, parallel_tool_calls=False, reasoning_effort="low",
                   tools=TOOLS, tool_choice="auto", presence_penalty=0.1, frequency_penalty=0.2, max_tokens=50)
+    # Gemini's OpenAI-compatible endpoint refuses seed and the penalties (the catalogue says so) and has no use
+    # for OpenAI's stored-completion metadata (left out); it gets the rest unchanged.
+    refused, dropped = {"seed", "presence_penalty", "frequency_penalty"}, {"metadata"}
     raw = client(gateway).chat.completions.with_raw_response.create(
-        model="gemini-3.1-pro", messages=[{"role": "user", "content": "hi"}], **fields)
+        model="gemini-3.1-pro", messages=[{"role": "user", "content": "hi"}],
+        **{name: value for name, value in fields.items() if name not in refused})
     answer = raw.parse()
     assert answer.choices[0].message.content == "Hello from the mock."
     assert answer.model == "gemini-3.1-pro"
     sent = upstream.seen[-1]
     assert sent.path == "/gemini-3.1-pro@google/v1/chat/completions"
-    assert sent.body["model"] == "gemini-3.1-pro-preview"
+    assert sent.body["model"] == "gemini-3.1-pro-preview" and "metadata" not in sent.body
     for name, value in fields.items():
-        assert sent.body[name] == value, name
+        assert name in refused | dropped or sent.body[name] == value, name
     assert sent.headers["Authorization"] == "Bearer gemini-SECRET-6666"
     assert raw.headers["x-gateway-model"] == "gemini-3.1-pro"
     assert raw.headers["x-gateway-deployment"] == "gemini-3.1-pro@google"
     assert raw.headers["x-gateway-request-id"].startswith("req_")
     # 12 prompt tokens at $2/M + 5 output tokens at $10.50/M
     assert Decimal(raw.headers["x-gateway-cost-usd"]) == Decimal("0.0000765")
+    with pytest.raises(openai.BadRequestError, match="gemini-3.1-pro@google cannot take 'seed'") as caught:
+        client(gateway).chat.completions.create(model="gemini-3.1-pro", messages=[{"role": "user", "content": "hi"}],
+                                                seed=7)
+    assert caught.value.body["param"] == "seed"
     # GPT-5.5 (a reasoning model) gets the rest unchanged, with max_tokens sent as max_completion_tokens.
     sampling = {"temperature", "top_p", "max_tokens"}
     raw = client(gateway).chat.completions.with_raw_response.create(

@@ -11,6 +11,7 @@ import orjson
 
 from gateway.catalogue import Deployment
 from gateway.errors import MalformedAnswer, UpstreamError
+from gateway.providers.adapt import adapted_request
 from gateway.providers.anthropic_translate import (
     StreamTranslator,
     from_messages_response,
@@ -18,7 +19,6 @@ from gateway.providers.anthropic_translate import (
 )
 from gateway.providers.base import Completion
 from gateway.providers.http import SSEReader, UpstreamClients, error_detail, post, read_json, scrub
-from gateway.providers.sampling import default_sampling
 from gateway.providers.shapes import chunk_problem, completion_problem
 from gateway.settings import Settings
 from gateway.usage import Usage, produced_chars
@@ -105,9 +105,7 @@ class AnthropicProvider:
     def _request(self, deployment: Deployment,
                  body: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, str], str | None]:
         """Where to send the request, the request as a Messages request, its headers and the key."""
-        if deployment.default_sampling_only:
-            body = default_sampling(body, deployment)
-        request = to_messages_request(body, deployment.upstream_model)
+        request = to_messages_request(adapted_request(body, deployment), deployment.upstream_model)
         secret = self._settings.secret(deployment.api_key_env)
         headers = {"content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION}
         if secret:

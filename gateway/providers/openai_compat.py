@@ -10,10 +10,10 @@ import orjson
 
 from gateway.catalogue import Deployment
 from gateway.errors import GatewayError, MalformedAnswer, UpstreamError
+from gateway.providers.adapt import adapted_request
 from gateway.providers.base import Completion
 from gateway.providers.http import SSEReader, UpstreamClients, error_detail, post, read_json
 from gateway.providers.replicas import ReplicaFailover, home_replica, is_replica_failure
-from gateway.providers.sampling import default_sampling
 from gateway.providers.shapes import chunk_problem, completion_problem
 from gateway.settings import Settings
 from gateway.usage import Usage, from_openai, produced_chars
@@ -90,17 +90,6 @@ class OpenAIChunkStream:
         await self._events.aclose()
 
 
-def reasoning_request(body: dict[str, Any]) -> dict[str, Any]:
-    """The request as an OpenAI reasoning model takes it: `max_tokens` sent as `max_completion_tokens` (OpenAI's
-    own replacement)."""
-    if "max_tokens" not in body:
-        return body
-    adapted = {key: value for key, value in body.items() if key != "max_tokens"}
-    if adapted.get("max_completion_tokens") is None:
-        adapted["max_completion_tokens"] = body["max_tokens"]
-    return adapted
-
-
 def prefix_key(body: dict[str, Any]) -> bytes:
     """What requests sharing a prompt prefix have in common: the leading system messages, or the
     first message when there is no system prompt (the first 8 KB of it)."""
@@ -130,10 +119,7 @@ class OpenAICompatProvider:
     def _request(self, deployment: Deployment,
                  body: dict[str, Any]) -> tuple[str, str, dict[str, Any], dict[str, str], str | None]:
         """Where to send the request, the request as this deployment takes it, its headers and the key."""
-        if deployment.default_sampling_only:
-            body = default_sampling(body, deployment)
-        if deployment.reasoning_model:
-            body = reasoning_request(body)
+        body = adapted_request(body, deployment)
         secret = self._settings.secret(deployment.api_key_env)
         headers = {"content-type": "application/json"}
         if secret:

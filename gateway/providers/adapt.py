@@ -1,0 +1,83 @@
+"""What one deployment's API takes of an OpenAI request, as its catalogue entry says.
+
+Some upstreams refuse fields that OpenAI's API takes (Gemini's OpenAI-compatible endpoint answers 400 to a
+field it does not know; DeepSeek to a json_schema response format; the GPT-5 family and Claude Opus 4.7 to
+sampling other than the default). A request carrying one is an `UnsupportedByDeployment`: dispatch moves on
+to the plan's next deployment (asked for by name, the client gets a 400 naming the field). Fields that only
+mean something to OpenAI's own platform (`store`, `metadata`) are left out where the catalogue says so, and
+the output cap goes by the name the deployment reads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.catalogue import Deployment
+from gateway.errors import UnsupportedByDeployment
+
+# OpenAI's defaults; top_k (an Anthropic extra) has none a client could mean, so any value is refused.
+SAMPLING_DEFAULTS: dict[str, float | None] = {"temperature": 1, "top_p": 1, "top_k": None}
+TOKEN_CAPS = ("max_tokens", "max_completion_tokens")
+
+
+def adapted_request(body: dict[str, Any], deployment: Deployment) -> dict[str, Any]:
+    """The request as `deployment` takes it (the same object when nothing needs to change)."""
+    if deployment.refuses:
+        _refuse(body, deployment)
+    if deployment.drops and any(name in body for name in deployment.drops):
+        body = {key: value for key, value in body.items() if key not in deployment.drops}
+    if deployment.default_sampling_only:
+        body = default_sampling(body, deployment)
+    if deployment.max_tokens_param:
+        body = token_cap(body, deployment.max_tokens_param)
+    return body
+
+
+def refused_entry(body: dict[str, Any], refuses: tuple[str, ...]) -> str | None:
+    """The first catalogue `refuses` entry the request matches: `field` (present at all) or `field:kind` (its
+    value, or its `type` when the value is an object, is `kind`: response_format:json_schema)."""
+    for entry in refuses:
+        name, _, kind = entry.partition(":")
+        value = body.get(name)
+        if value is None:
+            continue
+        if not kind or (value.get("type") if isinstance(value, dict) else value) == kind:
+            return entry
+    return None
+
+
+def _refuse(body: dict[str, Any], deployment: Deployment) -> None:
+    entry = refused_entry(body, deployment.refuses)
+    if entry is not None:
+        name, _, kind = entry.partition(":")
+        what = f"{name} of type {kind!r}" if kind else f"'{name}'"
+        raise UnsupportedByDeployment(f"{deployment.name} cannot take {what}; send the request without it, or "
+                                      "ask another model", param=name)
+
+
+def default_sampling(body: dict[str, Any], deployment: Deployment) -> dict[str, Any]:
+    """The request without its sampling fields, which may only hold their defaults here; another value is an
+    `UnsupportedByDeployment` (dispatch moves on to a model that takes it; asked for by name, a 400 naming it)."""
+    present = [name for name in SAMPLING_DEFAULTS if body.get(name) is not None]
+    if not present:
+        return body
+    for name in present:
+        default = SAMPLING_DEFAULTS[name]
+        if body[name] != default:
+            takes = f"only the default {name} ({default:g})" if default is not None else f"no {name}"
+            raise UnsupportedByDeployment(f"{deployment.model} takes {takes}; send the request without {name}, "
+                                          "or ask another model", param=name)
+    return {key: value for key, value in body.items() if key not in SAMPLING_DEFAULTS}
+
+
+def token_cap(body: dict[str, Any], param: str) -> dict[str, Any]:
+    """The output cap sent under the one name the deployment reads: the GPT-5 family refuses `max_tokens`,
+    DeepSeek ignores `max_completion_tokens`. Given both, `max_completion_tokens` wins, as at OpenAI."""
+    other = TOKEN_CAPS[param == TOKEN_CAPS[0]]
+    if other not in body:
+        return body
+    value = body[other]
+    adapted = {key: item for key, item in body.items() if key != other}
+    if value is not None and (other == "max_completion_tokens" or adapted.get(param) is None):
+        adapted[param] = value
+    return adapted

@@ -1,0 +1,73 @@
+"""What each deployment is sent of an OpenAI request (providers/adapt.py), as the shipped catalogue says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openai
+import pytest
+
+from gateway.catalogue import load_catalogue
+from gateway.errors import UnsupportedByDeployment
+from gateway.providers.adapt import adapted_request, refused_entry, token_cap
+from tests.conftest import MASTER_KEY
+from tests.mock_upstream import Reply, openai_answer
+
+CATALOGUE = load_catalogue(Path(__file__).resolve().parents[1] / "policies")
+HI = [{"role": "user", "content": "hi"}]
+SCHEMA_FORMAT = {"type": "json_schema", "json_schema": {"name": "s", "schema": {"type": "object"}}}
+
+
+def deployment(name: str):
+    found = CATALOGUE.deployment(name)
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize("body, param, expected", [
+    ({"max_completion_tokens": 50}, "max_tokens", {"max_tokens": 50}),
+    ({"max_tokens": 80, "max_completion_tokens": 50}, "max_tokens", {"max_tokens": 50}),  # the newer name wins
+    ({"max_tokens": 80, "max_completion_tokens": None}, "max_tokens", {"max_tokens": 80}),
+    ({"max_tokens": 80}, "max_tokens", {"max_tokens": 80}),
+    ({"max_tokens": 80}, "max_completion_tokens", {"max_completion_tokens": 80}),
+    ({"max_tokens": 80, "max_completion_tokens": 50}, "max_completion_tokens", {"max_completion_tokens": 50}),
+    ({}, "max_completion_tokens", {}),
+])
+def test_the_output_cap_goes_by_the_name_the_deployment_reads(body, param, expected):
+    assert token_cap(body, param) == expected
+
+
+def test_refusals_match_a_field_or_its_kind():
+    refuses = ("response_format:json_schema", "seed")
+    assert refused_entry({"response_format": SCHEMA_FORMAT}, refuses) == "response_format:json_schema"
+    assert refused_entry({"response_format": {"type": "json_object"}}, refuses) is None
+    assert refused_entry({"seed": 0}, refuses) == "seed"
+    assert refused_entry({"seed": None, "tool_choice": "required"}, refuses + ("tool_choice:required",)) == \
+        "tool_choice:required"
+
+
+def test_the_shipped_catalogue_adapts_deepseek_gemini_and_gpt():
+    deepseek = deployment("deepseek-v4-pro@deepseek")
+    assert adapted_request({"messages": HI, "max_completion_tokens": 9}, deepseek) == {"messages": HI, "max_tokens": 9}
+    with pytest.raises(UnsupportedByDeployment, match="cannot take response_format of type 'json_schema'") as caught:
+        adapted_request({"messages": HI, "response_format": SCHEMA_FORMAT}, deepseek)
+    assert caught.value.param == "response_format"
+    together = {"messages": HI, "response_format": SCHEMA_FORMAT}
+    assert adapted_request(together, deployment("deepseek-v4-pro@together")) is together  # nothing to change
+    gemini = deployment("gemini-3.1-pro@google")
+    assert adapted_request({"messages": HI, "store": True, "metadata": {"a": "b"}}, gemini) == {"messages": HI}
+    with pytest.raises(UnsupportedByDeployment, match="'web_search_options'"):
+        adapted_request({"messages": HI, "web_search_options": {}}, gemini)
+    plain = {"messages": HI}
+    assert adapted_request(plain, deployment("deepseek-v4-pro@self-hosted")) is plain
+
+
+def test_a_json_schema_request_for_v4_pro_skips_deepseeks_api(gateway, upstream):
+    upstream.handler = lambda path, body: Reply(json=openai_answer(body, '{"answer": 42}'))
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(
+        model="deepseek-v4-pro", messages=HI, response_format=SCHEMA_FORMAT, max_completion_tokens=40)
+    assert raw.headers["x-gateway-deployment"] == "deepseek-v4-pro@together"
+    assert raw.headers["x-gateway-attempts"] == "1"
+    assert [seen.path for seen in upstream.seen] == ["/deepseek-v4-pro@together/v1/chat/completions"]
+    assert upstream.seen[-1].body["max_tokens"] == 40 and "max_completion_tokens" not in upstream.seen[-1].body
