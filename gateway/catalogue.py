@@ -46,6 +46,7 @@ class Deployment:
     default_sampling_only: bool = False
     refuses: tuple[str, ...] = ()
     drops: frozenset[str] = frozenset()
+    developer_role: bool = True  # False: OpenAI's developer messages are sent as system messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +176,7 @@ def _deployment(spec: DeploymentSpec, model: str, context_window: int, path: tup
         default_sampling_only=spec.default_sampling_only,
         refuses=tuple(spec.refuses),
         drops=frozenset(spec.drops),
+        developer_role=spec.developer_role,
     )
 
 

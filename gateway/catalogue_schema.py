@@ -129,6 +129,7 @@ class DeploymentSpec(Strict):
     default_sampling_only: bool = False  # refuses a temperature / top_p other than 1, and any top_k
     refuses: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]+(:[a-z_]+)?$")]] = []  # field or field:kind
     drops: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]+$")]] = []  # fields left out (OpenAI-only)
+    developer_role: bool = True  # false: developer messages are sent as system messages
     simulation: SimulationSpec = SimulationSpec()
     prices: list[PriceSpec] = []
     self_hosted_cost: SelfHostedCostSpec | None = None

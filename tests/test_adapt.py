@@ -60,6 +60,9 @@ def test_the_shipped_catalogue_adapts_deepseek_gemini_and_gpt():
         adapted_request({"messages": HI, "web_search_options": {}}, gemini)
     plain = {"messages": HI}
     assert adapted_request(plain, deployment("deepseek-v4-pro@self-hosted")) is plain
+    developer = {"messages": [{"role": "developer", "content": "Be terse."}, *HI]}
+    assert adapted_request(developer, deepseek)["messages"] == [{"role": "system", "content": "Be terse."}, *HI]
+    assert adapted_request(developer, deployment("gpt-5.5@openai"))["messages"] == developer["messages"]
 
 
 def test_a_json_schema_request_for_v4_pro_skips_deepseeks_api(gateway, upstream):

@@ -4,8 +4,9 @@ Some upstreams refuse fields that OpenAI's API takes (Gemini's OpenAI-compatible
 field it does not know; DeepSeek to a json_schema response format; the GPT-5 family and Claude Opus 4.7 to
 sampling other than the default). A request carrying one is an `UnsupportedByDeployment`: dispatch moves on
 to the plan's next deployment (asked for by name, the client gets a 400 naming the field). Fields that only
-mean something to OpenAI's own platform (`store`, `metadata`) are left out where the catalogue says so, and
-the output cap goes by the name the deployment reads.
+mean something to OpenAI's own platform (`store`, `metadata`) are left out where the catalogue says so, the
+output cap goes by the name the deployment reads, and developer messages go as system messages to an API
+that knows no developer role (DeepSeek's).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def adapted_request(body: dict[str, Any], deployment: Deployment) -> dict[str, A
         body = default_sampling(body, deployment)
     if deployment.max_tokens_param:
         body = token_cap(body, deployment.max_tokens_param)
+    if not deployment.developer_role:
+        body = developer_as_system(body)
     return body
 
 
@@ -53,6 +56,18 @@ def _refuse(body: dict[str, Any], deployment: Deployment) -> None:
         what = f"{name} of type {kind!r}" if kind else f"'{name}'"
         raise UnsupportedByDeployment(f"{deployment.name} cannot take {what}; send the request without it, or "
                                       "ask another model", param=name)
+
+
+def developer_as_system(body: dict[str, Any]) -> dict[str, Any]:
+    """The request with OpenAI's developer messages sent as system messages (what they mean to every model
+    but OpenAI's reasoning ones), for an API that knows no developer role."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not any(isinstance(m, dict) and m.get("role") == "developer"
+                                                 for m in messages):
+        return body
+    renamed = [{**m, "role": "system"} if isinstance(m, dict) and m.get("role") == "developer" else m
+               for m in messages]
+    return {**body, "messages": renamed}
 
 
 def default_sampling(body: dict[str, Any], deployment: Deployment) -> dict[str, Any]:
