@@ -52,6 +52,10 @@ def test_the_shipped_catalogue_adapts_deepseek_gemini_and_gpt():
     with pytest.raises(UnsupportedByDeployment, match="cannot take response_format of type 'json_schema'") as caught:
         adapted_request({"messages": HI, "response_format": SCHEMA_FORMAT}, deepseek)
     assert caught.value.param == "response_format"
+    for forced in ("required", {"type": "function", "function": {"name": "f"}}):
+        with pytest.raises(UnsupportedByDeployment, match="cannot take tool_choice of type"):
+            adapted_request({"messages": HI, "tool_choice": forced}, deepseek)
+    assert adapted_request({"messages": HI, "tool_choice": "auto"}, deepseek)["tool_choice"] == "auto"
     together = {"messages": HI, "response_format": SCHEMA_FORMAT}
     assert adapted_request(together, deployment("deepseek-v4-pro@together")) is together  # nothing to change
     gemini = deployment("gemini-3.1-pro@google")
