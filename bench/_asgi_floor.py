@@ -11,14 +11,12 @@ Run: python bench/_asgi_floor.py --upstream http://127.0.0.1:PORT [--port 0]; pr
 
 from __future__ import annotations
 
-import argparse
-import socket
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import aiohttp
 import orjson
-import uvicorn
+from _reference_server import serve
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -74,17 +72,7 @@ def create_app(upstream: str) -> Callable[[Message, Receive, Send], Awaitable[No
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--upstream", required=True)
-    parser.add_argument("--port", type=int, default=0)
-    args = parser.parse_args()
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", args.port))
-    print(f"READY {sock.getsockname()[1]}", flush=True)
-    config = uvicorn.Config(create_app(args.upstream.rstrip("/")), http="httptools", loop="uvloop",
-                            access_log=False, log_level="warning", lifespan="on")
-    uvicorn.Server(config).run(sockets=[sock])
+    serve(create_app, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":
