@@ -302,18 +302,32 @@ def test_price_per_million_tokens() -> None:
         price_per_million_tokens(3.6, 0.0)
 
 
+@pytest.mark.parametrize("where", ["forward", "batch-kv"])
 @pytest.mark.parametrize("with_another", [True, False], ids=["admitted-with-another", "admitted-alone"])
-async def test_a_request_whose_prefill_fails_fails_alone(tiny_model_dir: Path, with_another: bool) -> None:
+async def test_a_request_whose_prefill_fails_fails_alone(tiny_model_dir: Path, with_another: bool,
+                                                         where: str, monkeypatch: pytest.MonkeyPatch) -> None:
     engine = make_engine(tiny_model_dir, max_batch=8)
-    model = engine._model  # one request's prompt makes the forward pass fail (as a CUDA OOM on it would)
     poison_width = 200
+    # One request's prompt runs out of memory (as a CUDA OOM on it would): in its forward pass, or when the
+    # running batch's KV grows to take it.
+    if where == "forward":
+        model = engine._model
 
-    def failing_on_the_long_prompt(*args: object, **kwargs: torch.Tensor) -> object:
-        if kwargs["input_ids"].shape[1] >= poison_width:
-            raise RuntimeError("out of memory")
-        return model(*args, **kwargs)
+        def failing_on_the_long_prompt(*args: object, **kwargs: torch.Tensor) -> object:
+            if kwargs["input_ids"].shape[1] >= poison_width:
+                raise RuntimeError("out of memory")
+            return model(*args, **kwargs)
 
-    engine._model = failing_on_the_long_prompt
+        engine._model = failing_on_the_long_prompt
+    else:
+        add = type(engine._kv).add
+
+        def failing_on_a_long_row(kv: object, new_rows: list) -> None:
+            if any(row[0][0].shape[2] >= poison_width for row in new_rows):
+                raise RuntimeError("out of memory")
+            add(kv, new_rows)
+
+        monkeypatch.setattr(type(engine._kv), "add", failing_on_a_long_row)
     try:
         first_token = asyncio.Event()
 

@@ -192,7 +192,8 @@ class BatchedEngine:
                         self._decode_step(outbox)
                 except Exception as exc:  # a failed step must not kill the thread serving everyone else
                     log.exception("engine step failed")
-                    self._fail(admitted + self._running, f"engine step failed: {exc}", outbox)
+                    failed = {id(seq): seq for seq in admitted + self._running}  # (admitted ones may be running)
+                    self._fail(list(failed.values()), f"engine step failed: {exc}", outbox)
                     self._running, self._kv = [], BatchKV(self._device)
                 self._dispatch(outbox)
         outbox = defaultdict(list)
@@ -240,9 +241,10 @@ class BatchedEngine:
         return [seq for seq in admitted if seq.request_id not in cancels]
 
     def _admit(self, seqs: list[SequenceState], outbox: Outbox) -> None:
-        """Prefill new requests. The running batch is not touched until a prefill succeeds, so when one fails
-        (a prompt too big for the memory left, say) only new requests can be at fault: each is tried again
-        alone and the ones that still fail end with an error, while the others and the running batch go on."""
+        """Prefill new requests. The running batch is not touched until a prefill has all it needs (its forward
+        pass, the batch's KV grown), so when one fails (a prompt too big for the memory left, say) only new
+        requests can be at fault: each is tried again alone and the ones that still fail end with an error,
+        while the others and the running batch go on."""
         try:
             self._prefill(seqs, outbox)
             return
@@ -282,11 +284,14 @@ class BatchedEngine:
             self._prefix.insert(seq.prompt, results[i][1])
         logits = torch.cat([results[i][0] for i in range(len(seqs))])
         tokens = sample(logits, [s.params for s in seqs], [s.generator for s in seqs])
-        pairs = enumerate(zip(seqs, tokens, strict=True))
-        joining = [i for i, (seq, token) in pairs if not self._accept(seq, token, outbox)]
-        self._kv.add([results[i][1] for i in joining])
-        self._running += [seqs[i] for i in joining]
+        # Everything that can fail for want of memory (the batch's KV grown for the new rows) comes before any
+        # token is accepted, and leaves the running batch as it was when it fails (BatchKV.add is all or nothing).
+        first_row = len(self._running)
+        self._kv.add([results[i][1] for i in range(len(seqs))])
+        self._running += seqs
         self._peak_running = max(self._peak_running, len(self._running))
+        pairs = enumerate(zip(seqs, tokens, strict=True))
+        self._retire([first_row + i for i, (seq, token) in pairs if self._accept(seq, token, outbox)])
 
     def _prefill_suffix(self, seq: SequenceState, hit: PrefixHit) -> tuple[torch.Tensor, tuple[LayerKV, ...]]:
         """Run only the prompt tokens after a cached prefix, on top of that prefix's KV."""
