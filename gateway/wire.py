@@ -213,6 +213,10 @@ def parse_chat_request(raw: bytes) -> dict[str, Any]:
         isinstance(stop, list) and len(stop) <= 4 and all(isinstance(s, str) for s in stop)
     ):
         raise InvalidRequest("'stop' must be a string or an array of up to 4 strings", param="stop")
+    effort = body.get("reasoning_effort")
+    if effort is not None and not isinstance(effort, str):
+        raise InvalidRequest("'reasoning_effort' must be a string such as 'low', 'medium' or 'high'",
+                             param="reasoning_effort")
     _check_tool_choice(body.get("tool_choice"), _check_tools(body))
     _check_response_format(body.get("response_format"))
     return body

@@ -58,6 +58,7 @@ def test_malformed_bodies(gateway, content, fragment):
     ({**HELLO, "max_tokens": "many"}, "max_tokens", "integer"),
     ({**HELLO, "stream": "yes"}, "stream", "true or false"),
     ({**HELLO, "stop": [1]}, "stop", "array of up to 4 strings"),
+    ({**HELLO, "model": "claude-opus-4.7", "reasoning_effort": ["high"]}, "reasoning_effort", "must be a string"),
     ({**HELLO, "tools": [{"type": "function", "function": {}}]}, "tools", "name is required"),
     ({**HELLO, "tool_choice": "required"}, "tool_choice", "needs at least one tool"),
     ({**HELLO, "response_format": {"type": "xml"}}, "response_format", "must be one of"),
