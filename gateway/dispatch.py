@@ -77,6 +77,19 @@ class DispatchLog:
     in_flight: Deployment | None = None
     usage_estimated: bool = False  # an answer came without usage and was charged an estimate
 
+    def charge_failed_call(self, body: Mapping[str, Any], exc: GatewayError) -> None:
+        """Charge a failed upstream call the upstream may bill: the usage it reported before failing, else an
+        estimate when it answered unusably or was working on the prompt (a timeout after the request was sent)."""
+        if self.in_flight is None:
+            return
+        if exc.billed is not None:
+            self.charges.append(Charge(self.in_flight, exc.billed))
+            self.in_flight = None
+        elif isinstance(exc, MalformedAnswer):
+            self.charge_cut_call(body, exc.produced_chars)
+        elif isinstance(exc, UpstreamTimeout) and not isinstance(exc, ConnectTimeout):
+            self.charge_cut_call(body)
+
     def charge_cut_call(self, body: Mapping[str, Any], produced_chars: int = 0) -> None:
         """Charge the upstream call that was cut off (or whose answer was unusable), if one was, an estimate of
         the prompt it was sent (and of what it produced): the upstream may bill it, so the ledger errs towards
@@ -164,9 +177,13 @@ async def start_stream(stream: ChunkStream, deployment: Deployment) -> StartedSt
     chunks = aiter(stream)
     try:
         first = await anext(chunks)
-    except StopAsyncIteration:
+    except (StopAsyncIteration, GatewayError) as exc:
         await stream.aclose()
-        raise UpstreamError(f"upstream {deployment.name} ended the stream before its first chunk.") from None
+        failure = exc if isinstance(exc, GatewayError) else \
+            UpstreamError(f"upstream {deployment.name} ended the stream before its first chunk.")
+        if failure.billed is None:
+            failure.billed = stream.usage  # reported before the failure (Anthropic's message_start): billed
+        raise failure from None
     except BaseException:
         await stream.aclose()  # a timeout or cancellation here must not leave the connection open
         raise
@@ -258,12 +275,7 @@ class Dispatcher:
                     self.breakers.success(deployment.name)
                     self._on_attempt(deployment.name, time.perf_counter() - sent, True)
                     return result, deployment
-                if isinstance(exc, UpstreamTimeout) and not isinstance(exc, ConnectTimeout):
-                    # The prompt was sent and the upstream was working on it: it may bill it, as it may a
-                    # call the client cut off.
-                    dispatch_log.charge_cut_call(body)
-                elif isinstance(exc, MalformedAnswer):
-                    dispatch_log.charge_cut_call(body, exc.produced_chars)  # answered (and billed), unusable
+                dispatch_log.charge_failed_call(body, exc)
                 dispatch_log.in_flight = None
                 self._on_attempt(deployment.name, time.perf_counter() - sent, False)
                 log.warning("attempt on %s failed: %s", deployment.name, exc.message)

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 import orjson
 
+from gateway.usage import Usage
+
 
 class GatewayError(Exception):
     """Base class: an error the client should see as an OpenAI-shaped JSON body."""
@@ -13,6 +15,9 @@ class GatewayError(Exception):
     status_code: int = 500
     error_type: str = "server_error"
     default_code: str | None = None
+    # An upstream call that failed after the upstream reported usage (a stream's message_start, a malformed
+    # answer's readable usage): what the upstream bills for it, charged before the next attempt.
+    billed: Usage | None = None
 
     def __init__(
         self,
@@ -94,11 +99,13 @@ class UpstreamError(GatewayError):
 
 class MalformedAnswer(UpstreamError):
     """A whole answer (a 2xx) the gateway cannot pass on, its shape being wrong: the upstream produced it and
-    may bill it, so the attempt is charged an estimate (`produced_chars` of output) before the next one."""
+    may bill it, so the attempt is charged before the next one: its usage when that is readable, else an
+    estimate (`produced_chars` of output)."""
 
-    def __init__(self, message: str, produced_chars: int) -> None:
+    def __init__(self, message: str, produced_chars: int, billed: Usage | None = None) -> None:
         super().__init__(message)
         self.produced_chars = produced_chars
+        self.billed = billed
 
 
 class NoDeploymentAvailable(GatewayError):

@@ -138,24 +138,31 @@ def test_a_200_carrying_an_error_instead_of_choices_is_an_upstream_failure(start
     assert gateway.recorder.records[-1].cost_usd == 0
 
 
-@pytest.mark.parametrize("model, malformed", [
-    # usage.prompt_tokens is not a count: the gateway cannot pass the answer on, but it was produced
+@pytest.mark.parametrize("model, malformed, billed", [
+    # usage.prompt_tokens is not a count: the answer cannot be passed on, and what it cost is estimated
     ("deepseek-v4-pro", lambda body: openai_answer(body, "x" * 400, usage={"prompt_tokens": "12",
-                                                                           "completion_tokens": 5})),
-    # a text block whose text is an object
+                                                                           "completion_tokens": 5}), None),
+    # a message that is not an object, with readable usage: that usage is what the upstream bills
+    ("deepseek-v4-pro", lambda body: {**openai_answer(body, usage={"prompt_tokens": 30, "completion_tokens": 7}),
+                                      "choices": [{"index": 0, "message": "oops", "finish_reason": "stop"}]}, (30, 7)),
+    # a text block whose text is an object, with readable usage
     ("claude-opus-4.7", lambda body: {"id": "m", "type": "message", "role": "assistant", "model": "claude",
-                                      "content": [{"type": "text", "text": {"value": "x" * 400}}], "stop_reason": "end_turn",
-                                      "usage": {"input_tokens": 20, "output_tokens": 6}}),
+                                      "content": [{"type": "text", "text": {"value": "x" * 400}}],
+                                      "stop_reason": "end_turn", "usage": {"input_tokens": 30, "output_tokens": 7}},
+     (30, 7)),
 ])
-def test_a_malformed_answer_is_retried_and_still_charged(gateway, upstream, model, malformed):
+def test_a_malformed_answer_is_retried_and_still_charged(gateway, upstream, model, malformed, billed):
     handler, calls = counting([lambda path, body: Reply(json=malformed(body)), default_handler])
     upstream.handler = handler
     response = post(gateway, {**V4, "model": model})
     assert response.status_code == 200 and len(calls) == 2
     record = gateway.recorder.records[-1]
     good = response.json()["usage"]
-    # The good answer's usage and an estimate of the malformed one's (its prompt, and ~400 characters produced).
-    assert record.usage.input > good["prompt_tokens"] and record.usage.output >= good["completion_tokens"] + 100
+    if billed is None:  # the good answer's usage and an estimate (its prompt, and ~400 characters produced)
+        assert record.usage.input > good["prompt_tokens"] and record.usage.output >= good["completion_tokens"] + 100
+    else:
+        assert (record.usage.prompt_tokens, record.usage.output) == (good["prompt_tokens"] + billed[0],
+                                                                      good["completion_tokens"] + billed[1])
 
 
 def test_an_anthropic_200_carrying_an_error_is_an_upstream_failure_not_an_empty_answer(start_gateway, upstream):
@@ -293,7 +300,10 @@ def test_an_anthropic_stream_failing_right_after_message_start_is_retried(gatewa
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "Hello from Claude."
     assert chunks[0].choices[0].delta.role == "assistant"
     assert wait_for(lambda: gateway.recorder.records)
-    assert (gateway.recorder.records[-1].status, gateway.recorder.records[-1].attempts) == (200, 2)
+    record = gateway.recorder.records[-1]
+    assert (record.status, record.attempts) == (200, 2)
+    # The failed attempt's prompt, which its message_start reported (20 tokens), is billed too.
+    assert (record.usage.input, record.usage.output) == (20 + 20, 6 + 1)
 
 
 def test_a_streams_upstream_connection_goes_back_to_the_pool_when_its_body_ends_after_done(start_gateway, upstream):

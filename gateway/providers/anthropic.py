@@ -19,9 +19,15 @@ from gateway.providers.anthropic_translate import (
 )
 from gateway.providers.base import Completion
 from gateway.providers.http import SSEReader, UpstreamClients, error_detail, post, read_json, scrub
-from gateway.providers.shapes import chunk_problem, completion_problem
+from gateway.providers.shapes import (
+    ANTHROPIC_USAGE_COUNTS,
+    ANTHROPIC_USAGE_DETAILS,
+    chunk_problem,
+    completion_problem,
+    usage_problem,
+)
 from gateway.settings import Settings
-from gateway.usage import Usage, produced_chars
+from gateway.usage import Usage, from_anthropic, produced_chars
 
 ANTHROPIC_VERSION = "2023-06-01"
 
@@ -127,8 +133,11 @@ class AnthropicProvider:
         except UpstreamError as exc:
             problem = exc.message
         if problem:
+            reported = payload.get("usage")
+            readable = reported and usage_problem(reported, ANTHROPIC_USAGE_COUNTS, ANTHROPIC_USAGE_DETAILS) is None
+            billed = from_anthropic(reported) if readable else None
             raise MalformedAnswer(f"upstream {deployment.name} returned a malformed answer: {problem}",
-                                  produced_chars(payload.get("content")))
+                                  produced_chars(payload.get("content")), billed)
         return Completion(answer, usage if payload.get("usage") else None)
 
     async def open_stream(self, deployment: Deployment, body: dict[str, Any]) -> AnthropicChunkStream:

@@ -14,7 +14,7 @@ from gateway.providers.adapt import adapted_request
 from gateway.providers.base import Completion
 from gateway.providers.http import SSEReader, UpstreamClients, error_detail, post, read_json
 from gateway.providers.replicas import ReplicaFailover, home_replica, is_replica_failure
-from gateway.providers.shapes import chunk_problem, completion_problem
+from gateway.providers.shapes import chunk_problem, completion_problem, usage_problem
 from gateway.settings import Settings
 from gateway.usage import Usage, from_openai, produced_chars
 
@@ -147,8 +147,10 @@ class OpenAICompatProvider:
                                     f"{error_detail(answer['error'], secret)}")
             problem = completion_problem(answer)
             if problem:
+                reported = answer.get("usage")
+                billed = from_openai(reported) if reported and usage_problem(reported) is None else None
                 raise MalformedAnswer(f"upstream {deployment.name} returned a malformed answer: {problem}",
-                                      produced_chars(answer.get("choices")))
+                                      produced_chars(answer.get("choices")), billed)
         except GatewayError as exc:
             self._failed(deployment, base_url, exc)
             raise
