@@ -220,15 +220,16 @@ def _parse_days(spec: str, path: Path) -> frozenset[int]:
         return frozenset(range(7))
     if text == "weekdays":
         return frozenset(range(5))
-    if "-" in text:
-        first, last = (part.strip()[:3] for part in text.split("-", 1))
-        if first in _DAY_NAMES and last in _DAY_NAMES:  # "fri-mon" wraps over the weekend
-            start, end = _DAY_NAMES.index(first), _DAY_NAMES.index(last)
-            return frozenset(day % 7 for day in range(start, end + 1 + (7 if end < start else 0)))
-    days = {part.strip()[:3] for part in text.split(",")}
-    if days <= set(_DAY_NAMES):
-        return frozenset(_DAY_NAMES.index(day) for day in days)
-    raise PriceError((*path, "days"), f"cannot read {spec!r} (use e.g. 'mon-fri', 'sat,sun', 'all')")
+    days: set[int] = set()
+    for part in text.split(","):  # days and ranges: "mon-fri,sun"; "fri-mon" wraps over the weekend
+        first, _, last = (name.strip()[:3] for name in part.partition("-"))
+        if first not in _DAY_NAMES or (last and last not in _DAY_NAMES):
+            raise PriceError((*path, "days"), f"cannot read {spec!r} (use e.g. 'mon-fri', 'sat,sun', 'mon-fri,sun', "
+                                              "'all')")
+        start = _DAY_NAMES.index(first)
+        end = _DAY_NAMES.index(last) if last else start
+        days.update(day % 7 for day in range(start, end + 1 + (7 if end < start else 0)))
+    return frozenset(days)
 
 
 def _parse_minute(text: str, path: Path) -> int:

@@ -91,7 +91,7 @@ def from_openai(usage: Mapping[str, Any] | None) -> Usage:
     output = _int(usage.get("completion_tokens"))
     reasoning = _int(completion_details.get("reasoning_tokens"))
     total = _int(usage.get("total_tokens"))  # (read only: a total of another shape does not fail an answer)
-    unlisted = (total if total <= MAX_TOKEN_COUNT else 0) - prompt - output
+    unlisted = (total if total <= MAX_TOKEN_COUNT else 0) - cached - uncached - output
     if unlisted > 0:
         output += unlisted
         reasoning = max(reasoning, unlisted)

@@ -55,6 +55,9 @@ def test_gemini_thinking_counted_only_in_total_tokens_is_billed_as_output():
     # A total that adds up (OpenAI, DeepSeek) changes nothing; neither does one missing.
     assert from_openai({"prompt_tokens": 9, "completion_tokens": 1, "total_tokens": 10}) == Usage(input=9, output=1)
     assert from_openai({"prompt_tokens": 9, "completion_tokens": 1}) == Usage(input=9, output=1)
+    # DeepSeek's shape without prompt_tokens: its hits and misses are the prompt.
+    assert from_openai({"prompt_cache_hit_tokens": 100, "prompt_cache_miss_tokens": 50, "completion_tokens": 10,
+                        "total_tokens": 160}) == Usage(input=50, cached_input=100, output=10)
     # A total that is no token count is not read (it would price past the ledger's money column).
     assert from_openai({"prompt_tokens": 9, "completion_tokens": 1, "total_tokens": 10**30}) == Usage(input=9, output=1)
 
@@ -134,6 +137,8 @@ def _window_entry(days: str, hours: str) -> PriceEntry:
     ("fri-mon", "00:00-24:00", datetime(2026, 9, 5, 12, 0, tzinfo=UTC), True),  # Saturday, inside the wrap
     ("fri-mon", "00:00-24:00", datetime(2026, 9, 7, 12, 0, tzinfo=UTC), True),  # Monday
     ("fri-mon", "00:00-24:00", datetime(2026, 9, 8, 12, 0, tzinfo=UTC), False),  # Tuesday
+    ("mon-tue,sun", "00:00-24:00", datetime(2026, 9, 6, 12, 0, tzinfo=UTC), True),  # Sunday, after a range
+    ("mon-tue,sun", "00:00-24:00", datetime(2026, 9, 5, 12, 0, tzinfo=UTC), False),  # Saturday
     # 10:00 at UTC+8 is 02:00 UTC, inside a 01:00-04:00 UTC window.
     ("all", "01:00-04:00", datetime.fromisoformat("2026-09-01T10:00+08:00"), True),
 ])
