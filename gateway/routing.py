@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import orjson
@@ -22,6 +23,7 @@ from gateway.errors import GatewayError
 from gateway.plan import RoutePlan
 from gateway.policy import CATEGORIES, Classified, Constraints, RequestFacts, decide
 from gateway.policy.decide import ROUTING_ALIAS, UNAVAILABLE
+from gateway.providers.adapt import refusal
 from gateway.providers.anthropic_translate import unsupported_field
 
 log = logging.getLogger("gateway.routing")
@@ -78,7 +80,7 @@ def request_facts(body: Mapping[str, Any], body_bytes: int) -> RequestFacts:
     # A field only OpenAI-compatible upstreams take keeps the plan off Anthropic deployments.
     unsupported = unsupported_field(body)
     return RequestFacts(body["model"], max(1, body_bytes // 4), max_output, bool(body.get("tools")),
-                        unsupported[0] if unsupported else None)
+                        unsupported[0] if unsupported else None, partial(refusal, body))
 
 
 async def route(ctx: GatewayContext, headers: Headers, caller: Caller, body: Mapping[str, Any],

@@ -99,6 +99,17 @@ def test_claude_opus_47_is_sent_no_sampling_and_other_sampling_moves_on(gateway,
         assert refused.value.body["param"] == name
 
 
+def test_a_request_every_route_refuses_takes_the_last_resort_model(gateway, upstream):
+    # P4: GPT-5.5 and Claude Opus 4.7 refuse temperature 0.2, Gemini refuses seed; DeepSeek V4 Pro takes both.
+    raw = ask(gateway, "anything", category="P4", temperature=0.2, seed=7)
+    assert raw.headers["x-gateway-model"] == "deepseek-v4-pro" and raw.headers["x-gateway-attempts"] == "1"
+    assert [seen.path for seen in upstream.seen] == ["/deepseek-v4-pro@deepseek/v1/chat/completions"]
+    explained = httpx.post(gateway.base_url + "/routing/explain", headers={**AUTH, "x-gateway-category": "P4"},
+                           json={"model": "auto", "messages": [{"role": "user", "content": "x"}],
+                                 "temperature": 0.2, "seed": 7}).json()
+    assert "last-resort model" in " ".join(explained["reasons"])
+
+
 def test_category_header_is_ignored_from_untrusted_callers(start_gateway):
     gateway = start_gateway(master_key=None)  # anonymous loopback callers are not trusted
     raw = ask(gateway, "Translate into German: the meeting moved to Friday.", category="P1", key="anything")

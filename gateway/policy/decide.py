@@ -21,6 +21,7 @@ Unavailable = Callable[[Deployment], str | None]
 
 
 ANTHROPIC_LACKS = "the Messages API takes no"
+REFUSES = "cannot take the request: "
 
 
 def always_available(deployment: Deployment) -> str | None:
@@ -48,6 +49,9 @@ class RequestFacts:
     # A feature only OpenAI-compatible upstreams take ("n > 1", "logprobs", "custom tools", ...), or None
     # (providers/anthropic_translate.unsupported_field).
     openai_only: str | None = None
+    # Why a deployment cannot take the request as its catalogue entry says (a field it refuses, sampling other
+    # than the default), or None (providers/adapt.refusal, bound to the request by routing).
+    refusal: Callable[[Deployment], InvalidRequest | None] = lambda deployment: None
 
 
 def constraint_violation(deployment: Deployment, constraints: Constraints) -> str | None:
@@ -79,6 +83,9 @@ def _rejection(deployment: Deployment, facts: RequestFacts, policy: Policy, cons
         return violation
     if facts.openai_only and deployment.provider == "anthropic":
         return f"{ANTHROPIC_LACKS} {facts.openai_only}"
+    refused = facts.refusal(deployment)
+    if refused is not None:
+        return REFUSES + refused.message
     needed = facts.prompt_tokens + (facts.max_output_tokens or 0)
     if needed > deployment.context_window:
         return f"~{needed} tokens exceed its context window of {deployment.context_window}"
@@ -132,7 +139,7 @@ def _dedupe(names: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _refuse(candidates: list[Candidate], subject: str, facts: RequestFacts) -> Exception:
+def _refuse(candidates: list[Candidate], subject: str, facts: RequestFacts, catalogue: Catalogue) -> Exception:
     details = "; ".join(f"{c.model}: {c.reason}" for c in candidates if not c.allowed)
     if candidates and all(ANTHROPIC_LACKS in c.reason for c in candidates if not c.allowed):
         return InvalidRequest(f"{subject} is served by Anthropic, whose Messages API takes no {facts.openai_only}; "
@@ -144,6 +151,11 @@ def _refuse(candidates: list[Candidate], subject: str, facts: RequestFacts) -> E
     if candidates and all(UNAVAILABLE in c.reason for c in candidates if not c.allowed):
         return NoDeploymentAvailable(f"{subject} has no usable deployment ({details}); set the upstream key "
                                      "(or run with GATEWAY_SIMULATE=1 for offline simulated upstreams).")
+    if candidates and all(REFUSES in c.reason for c in candidates if not c.allowed):
+        # Every model it may use refuses a field of the request: the first refusal, naming the field.
+        for refused in (facts.refusal(d) for c in candidates for d in catalogue.models[c.model].deployments):
+            if refused is not None:
+                return refused
     return PermissionDenied(f"{subject} cannot be served under this caller's constraints: {details}")
 
 
@@ -155,7 +167,7 @@ def _explicit(catalogue: Catalogue, policy: Policy, facts: RequestFacts, constra
         raise ModelNotFound(f"The model {facts.requested_model!r} does not exist. Available: {known}.", param="model")
     attempts, candidates = _evaluate([model], facts, policy, constraints, unavailable, at)
     if not attempts:
-        raise _refuse(candidates, f"model {model.name!r}", facts)
+        raise _refuse(candidates, f"model {model.name!r}", facts, catalogue)
     return RoutePlan(model, tuple(attempts), (f"explicit model {facts.requested_model!r}",), "explicit",
                      candidates=tuple(candidates))
 
@@ -192,7 +204,8 @@ def decide(policy: Policy, catalogue: Catalogue, classification: Classified | No
         if attempts:
             reasons.append("route and fallbacks unavailable or excluded by constraints: last-resort model")
     if not attempts:
-        raise _refuse(candidates, f"category {classification.category if classification else 'unknown'}", facts)
+        raise _refuse(candidates, f"category {classification.category if classification else 'unknown'}", facts,
+                      catalogue)
     model = catalogue.models[attempts[0].deployment.model]
     if model.name != chain[0]:
         reasons.append(f"{chain[0]} skipped: {candidates[0].reason}")

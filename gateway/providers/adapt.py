@@ -11,6 +11,7 @@ that knows no developer role (DeepSeek's).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from gateway.catalogue import Deployment
@@ -22,13 +23,15 @@ TOKEN_CAPS = ("max_tokens", "max_completion_tokens")
 
 
 def adapted_request(body: dict[str, Any], deployment: Deployment) -> dict[str, Any]:
-    """The request as `deployment` takes it (the same object when nothing needs to change)."""
-    if deployment.refuses:
-        _refuse(body, deployment)
+    """The request as `deployment` takes it (the same object when nothing needs to change); what it cannot take
+    is an `UnsupportedByDeployment`."""
+    refused = refusal(body, deployment)
+    if refused is not None:
+        raise refused
     if deployment.drops and any(name in body for name in deployment.drops):
         body = {key: value for key, value in body.items() if key not in deployment.drops}
-    if deployment.default_sampling_only:
-        body = default_sampling(body, deployment)
+    if deployment.default_sampling_only and any(name in body for name in SAMPLING_DEFAULTS):
+        body = {key: value for key, value in body.items() if key not in SAMPLING_DEFAULTS}  # (their defaults)
     if deployment.max_tokens_param:
         body = token_cap(body, deployment.max_tokens_param)
     if not deployment.developer_role:
@@ -36,7 +39,28 @@ def adapted_request(body: dict[str, Any], deployment: Deployment) -> dict[str, A
     return body
 
 
-def refused_entry(body: dict[str, Any], refuses: tuple[str, ...]) -> str | None:
+def refusal(body: Mapping[str, Any], deployment: Deployment) -> UnsupportedByDeployment | None:
+    """Why `deployment` cannot take the request, or None when it can: a field its catalogue entry refuses, or
+    sampling other than the default where it takes only that. Routing plans around it (RequestFacts.refusal);
+    dispatch raises it for a deployment it is sent to anyway (an escalation, say)."""
+    if deployment.refuses:
+        entry = refused_entry(body, deployment.refuses)
+        if entry is not None:
+            name, _, kind = entry.partition(":")
+            what = f"{name} of type {kind!r}" if kind else f"'{name}'"
+            return UnsupportedByDeployment(f"{deployment.name} cannot take {what}; send the request without it, "
+                                           "or ask another model", param=name)
+    if deployment.default_sampling_only:
+        for name, default in SAMPLING_DEFAULTS.items():
+            value = body.get(name)
+            if value is not None and value != default:
+                takes = f"only the default {name} ({default:g})" if default is not None else f"no {name}"
+                return UnsupportedByDeployment(f"{deployment.model} takes {takes}; send the request without "
+                                               f"{name}, or ask another model", param=name)
+    return None
+
+
+def refused_entry(body: Mapping[str, Any], refuses: tuple[str, ...]) -> str | None:
     """The first catalogue `refuses` entry the request matches: `field` (present at all) or `field:kind` (its
     value, or its `type` when the value is an object, is `kind`: response_format:json_schema)."""
     for entry in refuses:
@@ -49,15 +73,6 @@ def refused_entry(body: dict[str, Any], refuses: tuple[str, ...]) -> str | None:
     return None
 
 
-def _refuse(body: dict[str, Any], deployment: Deployment) -> None:
-    entry = refused_entry(body, deployment.refuses)
-    if entry is not None:
-        name, _, kind = entry.partition(":")
-        what = f"{name} of type {kind!r}" if kind else f"'{name}'"
-        raise UnsupportedByDeployment(f"{deployment.name} cannot take {what}; send the request without it, or "
-                                      "ask another model", param=name)
-
-
 def developer_as_system(body: dict[str, Any]) -> dict[str, Any]:
     """The request with OpenAI's developer messages sent as system messages (what they mean to every model
     but OpenAI's reasoning ones), for an API that knows no developer role."""
@@ -68,21 +83,6 @@ def developer_as_system(body: dict[str, Any]) -> dict[str, Any]:
     renamed = [{**m, "role": "system"} if isinstance(m, dict) and m.get("role") == "developer" else m
                for m in messages]
     return {**body, "messages": renamed}
-
-
-def default_sampling(body: dict[str, Any], deployment: Deployment) -> dict[str, Any]:
-    """The request without its sampling fields, which may only hold their defaults here; another value is an
-    `UnsupportedByDeployment` (dispatch moves on to a model that takes it; asked for by name, a 400 naming it)."""
-    present = [name for name in SAMPLING_DEFAULTS if body.get(name) is not None]
-    if not present:
-        return body
-    for name in present:
-        default = SAMPLING_DEFAULTS[name]
-        if body[name] != default:
-            takes = f"only the default {name} ({default:g})" if default is not None else f"no {name}"
-            raise UnsupportedByDeployment(f"{deployment.model} takes {takes}; send the request without {name}, "
-                                          "or ask another model", param=name)
-    return {key: value for key, value in body.items() if key not in SAMPLING_DEFAULTS}
 
 
 def token_cap(body: dict[str, Any], param: str) -> dict[str, Any]:
