@@ -44,7 +44,7 @@ class Deployment:
     # the fields it refuses ("field" or "field:kind") and those left out of what it is sent.
     max_tokens_param: str | None = None
     default_sampling_only: bool = False
-    refuses: tuple[str, ...] = ()
+    refuses: tuple[tuple[str, str], ...] = ()  # (field, kind or "")
     drops: frozenset[str] = frozenset()
     developer_role: bool = True  # False: OpenAI's developer messages are sent as system messages
 
@@ -174,7 +174,7 @@ def _deployment(spec: DeploymentSpec, model: str, context_window: int, path: tup
         replicas=replicas,
         max_tokens_param=spec.max_tokens_param,
         default_sampling_only=spec.default_sampling_only,
-        refuses=tuple(spec.refuses),
+        refuses=tuple(tuple(entry.partition(":")[::2]) for entry in spec.refuses),
         drops=frozenset(spec.drops),
         developer_role=spec.developer_role,
     )

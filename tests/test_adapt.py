@@ -38,12 +38,13 @@ def test_the_output_cap_goes_by_the_name_the_deployment_reads(body, param, expec
 
 
 def test_refusals_match_a_field_or_its_kind():
-    refuses = ("response_format:json_schema", "seed")
-    assert refused_entry({"response_format": SCHEMA_FORMAT}, refuses) == "response_format:json_schema"
+    refuses = (("response_format", "json_schema"), ("seed", ""))
+    assert refused_entry({"response_format": SCHEMA_FORMAT}, refuses) == ("response_format", "json_schema")
     assert refused_entry({"response_format": {"type": "json_object"}}, refuses) is None
-    assert refused_entry({"seed": 0}, refuses) == "seed"
-    assert refused_entry({"seed": None, "tool_choice": "required"}, refuses + ("tool_choice:required",)) == \
-        "tool_choice:required"
+    assert refused_entry({"seed": 0}, refuses) == ("seed", "")
+    assert refused_entry({"seed": None, "tool_choice": "required"}, (*refuses, ("tool_choice", "required"))) == \
+        ("tool_choice", "required")
+    assert deployment("deepseek-v4-flash@deepseek").refuses[0] == ("response_format", "json_schema")
 
 
 def test_the_shipped_catalogue_adapts_deepseek_gemini_and_gpt():
@@ -62,6 +63,9 @@ def test_the_shipped_catalogue_adapts_deepseek_gemini_and_gpt():
     assert adapted_request({"messages": HI, "store": True, "metadata": {"a": "b"}}, gemini) == {"messages": HI}
     with pytest.raises(UnsupportedByDeployment, match="'web_search_options'"):
         adapted_request({"messages": HI, "web_search_options": {}}, gemini)
+    with pytest.raises(UnsupportedByDeployment, match="reasoning_effort of type 'minimal'"):
+        adapted_request({"messages": HI, "reasoning_effort": "minimal"}, gemini)
+    assert adapted_request({"messages": HI, "reasoning_effort": "low"}, gemini)["reasoning_effort"] == "low"
     plain = {"messages": HI}
     assert adapted_request(plain, deployment("deepseek-v4-pro@self-hosted")) is plain
     developer = {"messages": [{"role": "developer", "content": "Be terse."}, *HI]}

@@ -46,7 +46,7 @@ def refusal(body: Mapping[str, Any], deployment: Deployment) -> UnsupportedByDep
     if deployment.refuses:
         entry = refused_entry(body, deployment.refuses)
         if entry is not None:
-            name, _, kind = entry.partition(":")
+            name, kind = entry
             what = f"{name} of type {kind!r}" if kind else f"'{name}'"
             return UnsupportedByDeployment(f"{deployment.name} cannot take {what}; send the request without it, "
                                            "or ask another model", param=name)
@@ -60,15 +60,15 @@ def refusal(body: Mapping[str, Any], deployment: Deployment) -> UnsupportedByDep
     return None
 
 
-def refused_entry(body: Mapping[str, Any], refuses: tuple[str, ...]) -> str | None:
-    """The first catalogue `refuses` entry the request matches: `field` (present at all) or `field:kind` (its
-    value, or its `type` when the value is an object, is `kind`: response_format:json_schema)."""
+def refused_entry(body: Mapping[str, Any], refuses: tuple[tuple[str, str], ...]) -> tuple[str, str] | None:
+    """The first catalogue `refuses` entry the request matches, as (field, kind): `field` (kind "") is present at
+    all, or `field:kind` has the value, or the `type` when the value is an object, `kind` (response_format:
+    json_schema)."""
     for entry in refuses:
-        name, _, kind = entry.partition(":")
-        value = body.get(name)
+        value = body.get(entry[0])
         if value is None:
             continue
-        if not kind or (value.get("type") if isinstance(value, dict) else value) == kind:
+        if not entry[1] or (value.get("type") if isinstance(value, dict) else value) == entry[1]:
             return entry
     return None
 
