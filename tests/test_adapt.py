@@ -53,7 +53,7 @@ def test_the_shipped_catalogue_adapts_deepseek_gemini_and_gpt():
     with pytest.raises(UnsupportedByDeployment, match="cannot take response_format of type 'json_schema'") as caught:
         adapted_request({"messages": HI, "response_format": SCHEMA_FORMAT}, deepseek)
     assert caught.value.param == "response_format"
-    for forced in ("required", {"type": "function", "function": {"name": "f"}}):
+    for forced in ("required", {"type": "function", "function": {"name": "f"}}, {"function": {"name": "f"}}):
         with pytest.raises(UnsupportedByDeployment, match="cannot take tool_choice of type"):
             adapted_request({"messages": HI, "tool_choice": forced}, deepseek)
     assert adapted_request({"messages": HI, "tool_choice": "auto"}, deepseek)["tool_choice"] == "auto"
@@ -66,6 +66,11 @@ def test_the_shipped_catalogue_adapts_deepseek_gemini_and_gpt():
     with pytest.raises(UnsupportedByDeployment, match="reasoning_effort of type 'minimal'"):
         adapted_request({"messages": HI, "reasoning_effort": "minimal"}, gemini)
     assert adapted_request({"messages": HI, "reasoning_effort": "low"}, gemini)["reasoning_effort"] == "low"
+    # A refused penalty at its default (0) asks for nothing: left out, not refused.
+    assert adapted_request({"messages": HI, "frequency_penalty": 0, "presence_penalty": 0.0, "seed": None},
+                           gemini) == {"messages": HI}
+    with pytest.raises(UnsupportedByDeployment, match="'frequency_penalty'"):
+        adapted_request({"messages": HI, "frequency_penalty": 0.5}, gemini)
     plain = {"messages": HI}
     assert adapted_request(plain, deployment("deepseek-v4-pro@self-hosted")) is plain
     developer = {"messages": [{"role": "developer", "content": "Be terse."}, *HI]}

@@ -415,3 +415,31 @@ def test_requests_only_openai_compatible_upstreams_take_skip_anthropic():
     assert plan_for("P1").model.name == "claude-opus-4.7"  # the same request without them is unchanged
     with pytest.raises(InvalidRequest, match="takes no n > 1"):
         decide(POLICY, CATALOGUE, None, RequestFacts("claude-opus-4.7", 1000, None, False, "n > 1"), OPEN, AT)
+
+
+def test_catalogue_refusals_are_planned_around_and_answered_as_a_400_naming_the_field():
+    from functools import partial
+
+    from gateway.providers.adapt import refusal
+
+    def with_body(model, **fields):
+        return RequestFacts(model, 1000, None, False, None, partial(refusal, {"model": model, **fields}))
+
+    # P4: GPT-5.5 and Claude Opus 4.7 refuse temperature 0.2: Gemini, the third route, serves.
+    plan = plan_for("P4", f=with_body("auto", temperature=0.2))
+    assert plan.model.name == "gemini-3.1-pro"
+    assert any("cannot take the request" in c.reason for c in plan.candidates if not c.allowed)
+    # A model asked by name whose deployments refuse, or are unavailable, or excluded: the refusal, not a 403.
+    json_schema = {"type": "json_schema", "json_schema": {"name": "s", "schema": {}}}
+    flash = with_body("deepseek-v4-flash", response_format=json_schema)
+    with pytest.raises(InvalidRequest, match="cannot take response_format of type 'json_schema'") as refused:
+        decide(POLICY, CATALOGUE, None, flash, OPEN, AT)
+    assert refused.value.param == "response_format"
+    pro = with_body("deepseek-v4-pro", response_format=json_schema)
+    only_deepseek_has_a_key = lambda deployment: None if deployment.name.endswith("@deepseek") else "unavailable: no key"  # noqa: E731
+    with pytest.raises(NoDeploymentAvailable):  # the others would take it: their keys are what is missing
+        decide(POLICY, CATALOGUE, None, pro, OPEN, AT, unavailable=only_deepseek_has_a_key)
+    # Mixed reasons (refused here, too small or unavailable there) for model=auto still name the field.
+    mixed = with_body("auto", temperature=0.2, seed=7, response_format=json_schema)
+    with pytest.raises(InvalidRequest, match="temperature|seed|response_format"):
+        plan_for("P4", f=mixed, unavailable=only_deepseek_has_a_key)

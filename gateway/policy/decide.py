@@ -139,7 +139,8 @@ def _dedupe(names: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _refuse(candidates: list[Candidate], subject: str, facts: RequestFacts, catalogue: Catalogue) -> Exception:
+def _refuse(candidates: list[Candidate], subject: str, facts: RequestFacts, catalogue: Catalogue,
+            constraints: Constraints) -> Exception:
     details = "; ".join(f"{c.model}: {c.reason}" for c in candidates if not c.allowed)
     if candidates and all(ANTHROPIC_LACKS in c.reason for c in candidates if not c.allowed):
         return InvalidRequest(f"{subject} is served by Anthropic, whose Messages API takes no {facts.openai_only}; "
@@ -151,9 +152,11 @@ def _refuse(candidates: list[Candidate], subject: str, facts: RequestFacts, cata
     if candidates and all(UNAVAILABLE in c.reason for c in candidates if not c.allowed):
         return NoDeploymentAvailable(f"{subject} has no usable deployment ({details}); set the upstream key "
                                      "(or run with GATEWAY_SIMULATE=1 for offline simulated upstreams).")
-    if candidates and all(REFUSES in c.reason for c in candidates if not c.allowed):
-        # Every model it may use refuses a field of the request: the first refusal, naming the field.
-        for refused in (facts.refusal(d) for c in candidates for d in catalogue.models[c.model].deployments):
+    if any(REFUSES in c.reason for c in candidates if not c.allowed):
+        # Deployments the caller may use refuse a field of the request (and the others are unavailable or too
+        # small): the first refusal, a 400 naming the field, as the upstream would answer it.
+        for deployment in (d for c in candidates if not c.allowed for d in catalogue.models[c.model].deployments):
+            refused = facts.refusal(deployment) if constraint_violation(deployment, constraints) is None else None
             if refused is not None:
                 return refused
     return PermissionDenied(f"{subject} cannot be served under this caller's constraints: {details}")
@@ -167,7 +170,7 @@ def _explicit(catalogue: Catalogue, policy: Policy, facts: RequestFacts, constra
         raise ModelNotFound(f"The model {facts.requested_model!r} does not exist. Available: {known}.", param="model")
     attempts, candidates = _evaluate([model], facts, policy, constraints, unavailable, at)
     if not attempts:
-        raise _refuse(candidates, f"model {model.name!r}", facts, catalogue)
+        raise _refuse(candidates, f"model {model.name!r}", facts, catalogue, constraints)
     return RoutePlan(model, tuple(attempts), (f"explicit model {facts.requested_model!r}",), "explicit",
                      candidates=tuple(candidates))
 
@@ -205,7 +208,7 @@ def decide(policy: Policy, catalogue: Catalogue, classification: Classified | No
             reasons.append("route and fallbacks unavailable or excluded by constraints: last-resort model")
     if not attempts:
         raise _refuse(candidates, f"category {classification.category if classification else 'unknown'}", facts,
-                      catalogue)
+                      catalogue, constraints)
     model = catalogue.models[attempts[0].deployment.model]
     if model.name != chain[0]:
         reasons.append(f"{chain[0]} skipped: {candidates[0].reason}")

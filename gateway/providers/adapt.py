@@ -19,6 +19,8 @@ from gateway.errors import UnsupportedByDeployment
 
 # OpenAI's defaults; top_k (an Anthropic extra) has none a client could mean, so any value is refused.
 SAMPLING_DEFAULTS: dict[str, float | None] = {"temperature": 1, "top_p": 1, "top_k": None}
+# A refused field sent at OpenAI's default for it asks for nothing: it is left out rather than refused.
+REFUSED_AT_DEFAULT_IS_DROPPED: dict[str, object] = {"frequency_penalty": 0, "presence_penalty": 0}
 TOKEN_CAPS = ("max_tokens", "max_completion_tokens")
 
 
@@ -30,6 +32,9 @@ def adapted_request(body: dict[str, Any], deployment: Deployment) -> dict[str, A
         raise refused
     if deployment.drops and any(name in body for name in deployment.drops):
         body = {key: value for key, value in body.items() if key not in deployment.drops}
+    if deployment.refuses and any(not kind and name in body for name, kind in deployment.refuses):
+        # What is left of a refused field is null or at its default (a penalty of 0): left out.
+        body = {key: value for key, value in body.items() if (key, "") not in deployment.refuses}
     if deployment.default_sampling_only and any(name in body for name in SAMPLING_DEFAULTS):
         body = {key: value for key, value in body.items() if key not in SAMPLING_DEFAULTS}  # (their defaults)
     if deployment.max_tokens_param:
@@ -65,12 +70,24 @@ def refused_entry(body: Mapping[str, Any], refuses: tuple[tuple[str, str], ...])
     all, or `field:kind` has the value, or the `type` when the value is an object, `kind` (response_format:
     json_schema)."""
     for entry in refuses:
-        value = body.get(entry[0])
-        if value is None:
+        name, kind = entry
+        value = body.get(name)
+        if value is None or (not kind and value == REFUSED_AT_DEFAULT_IS_DROPPED.get(name, _NO_DEFAULT)):
             continue
-        if not entry[1] or (value.get("type") if isinstance(value, dict) else value) == entry[1]:
+        if not kind or _kind(value) == kind:
             return entry
     return None
+
+
+_NO_DEFAULT = object()
+
+
+def _kind(value: Any) -> Any:
+    """What a refuses entry's `kind` is matched with: a string value itself, an object's `type` (a tool_choice
+    naming its function may leave out `"type": "function"`)."""
+    if not isinstance(value, dict):
+        return value
+    return value.get("type") or ("function" if "function" in value else None)
 
 
 def developer_as_system(body: dict[str, Any]) -> dict[str, Any]:
