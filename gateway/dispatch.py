@@ -121,6 +121,14 @@ def _retryable(exc: GatewayError) -> bool:
     return isinstance(exc, RateLimited) or is_upstream_failure(exc)
 
 
+def _finished_with_tool_calls(completion: Completion) -> None:
+    """An answer that calls tools ends with finish_reason "tool_calls", as OpenAI's do and as the relay makes a
+    checked stream's end (an upstream may say "stop": Gemini's OpenAI endpoint is reported to)."""
+    choice = completion.body["choices"][0]
+    if choice.get("finish_reason") == "stop" and (choice.get("message") or {}).get("tool_calls"):
+        choice["finish_reason"] = "tool_calls"
+
+
 def _checked(completion: Completion, body: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[str]]:
     """The first choice's message and its validation problems (an answer without choices has one)."""
     if not completion.body.get("choices"):
@@ -372,6 +380,8 @@ class Dispatcher:
         if not needs_validation(body) or not completion.body.get("choices"):
             return completion, deployment
         message, problems = _checked(completion, body)
-        if not problems:
-            return completion, deployment
-        return await self.repair(body, message, problems, deployment, plan, escalation, dispatch_log)
+        if problems:
+            completion, deployment = await self.repair(body, message, problems, deployment, plan, escalation,
+                                                       dispatch_log)
+        _finished_with_tool_calls(completion)
+        return completion, deployment

@@ -461,6 +461,24 @@ def tool_answer(body, arguments, call_id="call_1"):
         "message": {"role": "assistant", "content": None, "tool_calls": [call]}}]})
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_answer_calling_tools_ends_with_tool_calls_even_when_the_upstream_says_stop(gateway, upstream, stream):
+    def handler(path, body):
+        if body.get("stream"):
+            return Reply(sse=[*streamed_call('{"city": "Oslo"}'), tool_chunk({}, "stop"), b"data: [DONE]\n\n"])
+        answer = tool_answer(body, '{"city": "Oslo"}').json
+        answer["choices"][0]["finish_reason"] = "stop"
+        return Reply(json=answer)
+
+    upstream.handler = handler
+    if stream:
+        assert finish_reasons(data_events(gateway, {**V4, "tools": TOOLS, "stream": True}))[-1] == "tool_calls"
+    else:
+        response = post(gateway, {**V4, "tools": TOOLS})
+        assert response.json()["choices"][0]["finish_reason"] == "tool_calls"
+        assert response.json()["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "get_weather"
+
+
 def test_invalid_tool_call_is_repaired_on_the_same_model(gateway, upstream):
     upstream.handler, calls = counting([lambda p, b: tool_answer(b, '{"town": "Oslo"}'),
                                         lambda p, b: tool_answer(b, '{"city": "Oslo"}')])
