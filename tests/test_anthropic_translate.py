@@ -5,11 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gateway.errors import InvalidRequest, UpstreamError
-from gateway.providers.anthropic_translate import (
-    StreamTranslator,
-    from_messages_response,
-    to_messages_request,
-)
+from gateway.providers.anthropic_answers import StreamTranslator, from_messages_response
+from gateway.providers.anthropic_translate import to_messages_request
 from gateway.usage import Usage
 
 TOOLS = [{"type": "function", "function": {

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.catalogue import CatalogueError, load_catalogue, parse_catalogue
 from gateway.pricing import PriceEntry, Rates, Tier, TimeWindow, cost, cost_of, prompt_and_answer_cost, request_cost
-from gateway.providers.anthropic_translate import StreamTranslator
+from gateway.providers.anthropic_answers import StreamTranslator
 from gateway.usage import Usage, from_anthropic, from_openai
 
 CATALOGUE = load_catalogue(Path(__file__).resolve().parents[1] / "policies")

@@ -12,11 +12,8 @@ import orjson
 from gateway.catalogue import Deployment
 from gateway.errors import MalformedAnswer, UpstreamError
 from gateway.providers.adapt import adapted_request
-from gateway.providers.anthropic_translate import (
-    StreamTranslator,
-    from_messages_response,
-    to_messages_request,
-)
+from gateway.providers.anthropic_answers import StreamTranslator, from_messages_response
+from gateway.providers.anthropic_translate import to_messages_request
 from gateway.providers.base import Completion
 from gateway.providers.http import SSEReader, UpstreamClients, error_detail, post, read_json, scrub
 from gateway.providers.shapes import (
