@@ -47,6 +47,7 @@ class Deployment:
     refuses: tuple[tuple[str, str], ...] = ()  # (field, kind or "")
     drops: frozenset[str] = frozenset()
     developer_role: bool = True  # False: OpenAI's developer messages are sent as system messages
+    tool_turn_reasoning: bool = False  # True: earlier tool-call turns are sent with their reasoning_content
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +178,7 @@ def _deployment(spec: DeploymentSpec, model: str, context_window: int, path: tup
         refuses=tuple(tuple(entry.partition(":")[::2]) for entry in spec.refuses),
         drops=frozenset(spec.drops),
         developer_role=spec.developer_role,
+        tool_turn_reasoning=spec.tool_turn_reasoning,
     )
 
 

@@ -130,6 +130,7 @@ class DeploymentSpec(Strict):
     refuses: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]+(:[a-z_]+)?$")]] = []  # field or field:kind
     drops: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]+$")]] = []  # fields left out (OpenAI-only)
     developer_role: bool = True  # false: developer messages are sent as system messages
+    tool_turn_reasoning: bool = False  # true: earlier tool-call turns go back with their reasoning_content
     simulation: SimulationSpec = SimulationSpec()
     prices: list[PriceSpec] = []
     self_hosted_cost: SelfHostedCostSpec | None = None

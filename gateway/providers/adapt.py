@@ -5,13 +5,14 @@ field it does not know; DeepSeek to a json_schema response format; the GPT-5 fam
 sampling other than the default). A request carrying one is an `UnsupportedByDeployment`: dispatch moves on
 to the plan's next deployment (asked for by name, the client gets a 400 naming the field). Fields that only
 mean something to OpenAI's own platform (`store`, `metadata`) are left out where the catalogue says so, the
-output cap goes by the name the deployment reads, and developer messages go as system messages to an API
-that knows no developer role (DeepSeek's).
+output cap goes by the name the deployment reads, developer messages go as system messages to an API
+that knows no developer role (DeepSeek's), and earlier tool-call turns get their reasoning back where the API
+wants it (DeepSeek's thinking mode: providers/reasoning_memory.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from gateway.catalogue import Deployment
@@ -22,11 +23,14 @@ SAMPLING_DEFAULTS: dict[str, float | None] = {"temperature": 1, "top_p": 1, "top
 # A refused field sent at OpenAI's default for it asks for nothing: it is left out rather than refused.
 REFUSED_AT_DEFAULT_IS_DROPPED: dict[str, object] = {"frequency_penalty": 0, "presence_penalty": 0}
 TOKEN_CAPS = ("max_tokens", "max_completion_tokens")
+THINKING_OFF = {"type": "disabled"}
+
+Recall = Callable[[Mapping[str, Any]], str | None]  # an assistant message with tool calls -> its reasoning
 
 
-def adapted_request(body: dict[str, Any], deployment: Deployment) -> dict[str, Any]:
+def adapted_request(body: dict[str, Any], deployment: Deployment, recall: Recall | None = None) -> dict[str, Any]:
     """The request as `deployment` takes it (the same object when nothing needs to change); what it cannot take
-    is an `UnsupportedByDeployment`."""
+    is an `UnsupportedByDeployment`. `recall` finds the reasoning of an earlier tool-call turn."""
     refused = refusal(body, deployment)
     if refused is not None:
         raise refused
@@ -41,6 +45,8 @@ def adapted_request(body: dict[str, Any], deployment: Deployment) -> dict[str, A
         body = token_cap(body, deployment.max_tokens_param)
     if not deployment.developer_role:
         body = developer_as_system(body)
+    if deployment.tool_turn_reasoning:
+        body = with_tool_turn_reasoning(body, recall)
     return body
 
 
@@ -112,4 +118,36 @@ def token_cap(body: dict[str, Any], param: str) -> dict[str, Any]:
     adapted = {key: item for key, item in body.items() if key != other}
     if value is not None and (other == "max_completion_tokens" or adapted.get(param) is None):
         adapted[param] = value
+    return adapted
+
+
+def with_tool_turn_reasoning(body: dict[str, Any], recall: Recall | None) -> dict[str, Any]:
+    """The request with each earlier tool-call turn's `reasoning_content`, for an API whose thinking mode refuses
+    a conversation without it (DeepSeek's). A turn whose reasoning is not known (another model answered it, or
+    the client called elsewhere) sends the request with thinking disabled, which needs none, unless the client
+    chose `thinking` itself; `reasoning_effort` means nothing then and is left out."""
+    messages = body.get("messages")
+    thinking = body.get("thinking")
+    if not isinstance(messages, list) or (isinstance(thinking, dict) and thinking.get("type") == "disabled"):
+        return body
+    restored: list[Any] | None = None
+    unknown = False
+    for index, message in enumerate(messages):
+        if not (isinstance(message, dict) and message.get("role") == "assistant" and message.get("tool_calls")):
+            continue
+        if isinstance(message.get("reasoning_content"), str) and message["reasoning_content"]:
+            continue
+        reasoning = recall(message) if recall is not None else None
+        if reasoning is None:
+            unknown = True
+            continue
+        if restored is None:
+            restored = list(messages)
+        restored[index] = {**message, "reasoning_content": reasoning}
+    if restored is None and not unknown:
+        return body
+    adapted = {**body, "messages": restored if restored is not None else messages}
+    if unknown and "thinking" not in body:
+        adapted["thinking"] = THINKING_OFF
+        adapted.pop("reasoning_effort", None)
     return adapted

@@ -13,6 +13,7 @@ from gateway.errors import GatewayError, MalformedAnswer, UpstreamError
 from gateway.providers.adapt import adapted_request
 from gateway.providers.base import Completion
 from gateway.providers.http import SSEReader, UpstreamClients, error_detail, post, read_json
+from gateway.providers.reasoning_memory import ReasoningMemory, StreamCapture
 from gateway.providers.replicas import ReplicaFailover, home_replica, is_replica_failure
 from gateway.providers.shapes import chunk_problem, completion_problem, usage_problem
 from gateway.settings import Settings
@@ -24,7 +25,7 @@ class OpenAIChunkStream:
 
     def __init__(self, response: aiohttp.ClientResponse, deployment: Deployment,
                  on_failure: Callable[[GatewayError], None] | None = None, secret: str | None = None,
-                 choices: int = 1) -> None:
+                 choices: int = 1, reasoning: StreamCapture | None = None) -> None:
         self._response = response
         self._choices = choices  # the request's n: a stream is whole once each of them has finished
         self._deployment = deployment
@@ -32,6 +33,7 @@ class OpenAIChunkStream:
         self._finished = False  # every choice has its finish_reason
         self._events = SSEReader(response, deployment, whole=lambda: self._finished)
         self._on_failure = on_failure
+        self._reasoning = reasoning  # what a tool-call answer reasoned, kept once the answer is whole
         self.usage: Usage | None = None
 
     @property
@@ -57,6 +59,7 @@ class OpenAIChunkStream:
         # Every choice has its finish_reason: the answer is whole even if [DONE] never comes.
         finished = False
         done: set[Any] = set()  # the indexes of the choices that finished
+        reasoning = self._reasoning
         async for _event, data in self._events:
             if data == b"[DONE]":
                 self._events.done()
@@ -75,11 +78,15 @@ class OpenAIChunkStream:
                 raise UpstreamError(f"upstream {self._deployment.name} sent a malformed stream chunk: {problem}")
             if chunk.get("usage"):
                 self.usage = from_openai(chunk["usage"])
+            if reasoning is not None:
+                reasoning.add(chunk)
             if not finished:
                 for choice in chunk.get("choices") or ():
                     if choice.get("finish_reason"):
                         done.add(choice.get("index", 0))
                 finished = self._finished = len(done) >= self._choices
+                if finished and reasoning is not None:
+                    reasoning.commit()  # the answer is whole
             yield chunk
         if not finished:
             # A clean EOF mid-answer (a proxy or upstream restart) must not pass for a finished answer.
@@ -115,11 +122,12 @@ class OpenAICompatProvider:
         self._clients = clients
         self._settings = settings
         self._failover = ReplicaFailover()
+        self._reasoning = ReasoningMemory()
 
     def _request(self, deployment: Deployment,
                  body: dict[str, Any]) -> tuple[str, str, dict[str, Any], dict[str, str], str | None]:
         """Where to send the request, the request as this deployment takes it, its headers and the key."""
-        body = adapted_request(body, deployment)
+        body = adapted_request(body, deployment, self._reasoning.recall)
         secret = self._settings.secret(deployment.api_key_env)
         headers = {"content-type": "application/json"}
         if secret:
@@ -154,6 +162,8 @@ class OpenAICompatProvider:
         except GatewayError as exc:
             self._failed(deployment, base_url, exc)
             raise
+        if deployment.tool_turn_reasoning:
+            self._reasoning.remember_answer(answer)
         reported = answer.get("usage")
         return Completion(answer, from_openai(reported) if reported else None)
 
@@ -170,4 +180,5 @@ class OpenAICompatProvider:
         # A replica can also fail after its headers (an error event, a cut, a read timeout): that
         # moves its prefixes too, so the dispatcher's retry before the first chunk goes elsewhere.
         on_failure = (lambda exc: self._failed(deployment, base_url, exc)) if deployment.replicas else None
-        return OpenAIChunkStream(response, deployment, on_failure, secret, body.get("n") or 1)
+        capture = self._reasoning.capture() if deployment.tool_turn_reasoning else None
+        return OpenAIChunkStream(response, deployment, on_failure, secret, body.get("n") or 1, capture)
