@@ -18,6 +18,7 @@ from gateway.yamllines import Located, YamlFileError, read_with_lines, render
 
 CATALOGUE_FILE = "models.yaml"
 PROVIDER_KINDS = frozenset(get_args(Provider))
+MESSAGES_PREFIX = "messages."  # a `drops` entry naming a field of each message
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,7 @@ class Deployment:
     default_sampling_only: bool = False
     refuses: tuple[tuple[str, str], ...] = ()  # (field, kind or "")
     drops: frozenset[str] = frozenset()
+    message_drops: frozenset[str] = frozenset()  # left out of every message
     developer_role: bool = True  # False: OpenAI's developer messages are sent as system messages
     tool_turn_reasoning: bool = False  # True: earlier tool-call turns are sent with their reasoning_content
 
@@ -176,7 +178,9 @@ def _deployment(spec: DeploymentSpec, model: str, context_window: int, path: tup
         max_tokens_param=spec.max_tokens_param,
         default_sampling_only=spec.default_sampling_only,
         refuses=tuple(tuple(entry.partition(":")[::2]) for entry in spec.refuses),
-        drops=frozenset(spec.drops),
+        drops=frozenset(entry for entry in spec.drops if not entry.startswith(MESSAGES_PREFIX)),
+        message_drops=frozenset(entry.removeprefix(MESSAGES_PREFIX) for entry in spec.drops
+                                if entry.startswith(MESSAGES_PREFIX)),
         developer_role=spec.developer_role,
         tool_turn_reasoning=spec.tool_turn_reasoning,
     )

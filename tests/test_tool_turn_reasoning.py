@@ -136,3 +136,13 @@ def test_a_tool_turn_another_model_answered_goes_to_deepseek_without_thinking(ga
     sent = upstream.seen[-1].body
     assert upstream.seen[-1].path == "/deepseek-v4-pro@deepseek/v1/chat/completions"
     assert sent["thinking"] == {"type": "disabled"} and "reasoning_effort" not in sent
+
+
+@pytest.mark.parametrize("name", ["gemini-3.1-pro@google", "gpt-5.5@openai"])
+def test_apis_that_refuse_unknown_message_fields_get_no_reasoning_content(name):
+    body = {"model": "auto", "messages": follow_up(reasoning_content="Look up Oslo."), "store": True}
+    sent = adapted_request(body, CATALOGUE.deployment(name))
+    assert [set(m) for m in sent["messages"]] == [{"role", "content"}, {"role", "content", "tool_calls"},
+                                                  {"role", "tool_call_id", "content"}]
+    assert body["messages"][1]["reasoning_content"] == "Look up Oslo."  # the client's request is not changed
+    assert adapted_request(body, TOGETHER) is body

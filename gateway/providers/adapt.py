@@ -36,6 +36,8 @@ def adapted_request(body: dict[str, Any], deployment: Deployment, recall: Recall
         raise refused
     if deployment.drops and any(name in body for name in deployment.drops):
         body = {key: value for key, value in body.items() if key not in deployment.drops}
+    if deployment.message_drops:
+        body = without_message_fields(body, deployment.message_drops)
     if deployment.refuses and any(not kind and name in body for name, kind in deployment.refuses):
         # What is left of a refused field is null or at its default (a penalty of 0): left out.
         body = {key: value for key, value in body.items() if (key, "") not in deployment.refuses}
@@ -94,6 +96,17 @@ def _kind(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     return value.get("type") or ("function" if "function" in value else None)
+
+
+def without_message_fields(body: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
+    """The request without those fields in any message: what another model's answer carried back
+    (`reasoning_content`) and a strict API refuses as an unknown name."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not any(isinstance(m, dict) and not names.isdisjoint(m) for m in messages):
+        return body
+    kept = [{key: value for key, value in m.items() if key not in names}
+            if isinstance(m, dict) and not names.isdisjoint(m) else m for m in messages]
+    return {**body, "messages": kept}
 
 
 def developer_as_system(body: dict[str, Any]) -> dict[str, Any]:
