@@ -29,6 +29,7 @@ from gateway.policy.watcher import PolicyWatcher
 from gateway.providers.anthropic import AnthropicProvider
 from gateway.providers.http import UpstreamClients
 from gateway.providers.openai_compat import OpenAICompatProvider
+from gateway.providers.reasoning_memory import ReasoningMemory
 from gateway.providers.simulated import SimulatedProvider
 from gateway.records import Recorder
 from gateway.settings import Settings
@@ -53,8 +54,10 @@ def build_context(settings: Settings, metrics: GatewayMetrics, recorders: Sequen
     policy = load_policy(settings.policies_dir, catalogue)
     load_model()  # the classifier's weights: a missing or bad file stops start-up, not the first request
     clients = UpstreamClients(settings.connect_timeout_s, settings.read_timeout_s, settings.total_timeout_s)
+    state = _state(settings, metrics)
+    reasoning = ReasoningMemory(shared=state if isinstance(state, RedisState) else None)
     providers = {
-        "openai_compat": OpenAICompatProvider(clients, settings),
+        "openai_compat": OpenAICompatProvider(clients, settings, reasoning),
         "anthropic": AnthropicProvider(clients, settings),
         "simulated": SimulatedProvider(),
     }
@@ -62,7 +65,6 @@ def build_context(settings: Settings, metrics: GatewayMetrics, recorders: Sequen
                                on_change=metrics.set_circuit_state)
     dispatcher = Dispatcher(providers, breakers, RetrySettings.from_settings(settings), on_retry=metrics.retry,
                             on_attempt=metrics.observe_upstream)
-    state = _state(settings, metrics)
     all_recorders: list[Recorder] = [*recorders, MetricsRecorder(metrics)]
     engine = writer = keys = None
     if settings.ledger:

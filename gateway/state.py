@@ -176,6 +176,26 @@ class RedisState:
         await self._call("set", lambda: self._redis.set(key, value, px=int(ttl_s * 1000)),
                          lambda: self._local.set(key, value, ttl_s))
 
+    async def get_shared(self, key: str) -> str | None:
+        """The value in Redis; None when it has none or is unreachable (no local fallback: for what only helps
+        when shared, and must not pile up locally while Redis is down)."""
+        return await self._shared_only(lambda: self._redis.get(key), None)
+
+    async def set_shared(self, key: str, value: str, ttl_s: float) -> None:
+        """Store `value` in Redis for `ttl_s` seconds, or nowhere when it is unreachable."""
+        await self._shared_only(lambda: self._redis.set(key, value, px=int(ttl_s * 1000)), None)
+
+    async def _shared_only(self, remote: Callable[[], Awaitable[T]], unreachable: T) -> T:
+        import redis.exceptions
+
+        try:
+            result = await remote()
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
+            self._down(exc)
+            return unreachable
+        self._back()
+        return result
+
     async def incr(self, key: str, amount: float, ttl_s: float) -> float:
         """Atomically add `amount` (INCRBYFLOAT) and return the new total."""
         return await self._call("incr", lambda: self._incr_remote(key, amount, ttl_s),

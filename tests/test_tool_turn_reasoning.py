@@ -11,7 +11,7 @@ import pytest
 
 from gateway.catalogue import load_catalogue
 from gateway.providers.adapt import adapted_request
-from gateway.providers.reasoning_memory import ReasoningMemory
+from gateway.providers.reasoning_memory import ReasoningMemory, shared_key, turns_lacking_reasoning
 from tests.conftest import MASTER_KEY
 from tests.mock_upstream import Reply, openai_answer
 
@@ -30,38 +30,45 @@ def follow_up(call: dict[str, Any] = CALL, **assistant: Any) -> list[dict[str, A
             {"role": "tool", "tool_call_id": call["id"], "content": "12 C, rain"}]
 
 
-def test_a_remembered_turn_gets_its_reasoning_back():
+async def test_a_remembered_turn_gets_its_reasoning_back():
     memory = ReasoningMemory()
-    memory.remember_answer({"choices": [{"index": 0, "message": {
+    await memory.remember_answer({"choices": [{"index": 0, "message": {
         "role": "assistant", "content": None, "reasoning_content": "The user wants Oslo.", "tool_calls": [CALL]}}]})
     body = {"model": "deepseek-v4-pro", "messages": follow_up(), "reasoning_effort": "high"}
-    sent = adapted_request(body, DEEPSEEK, memory.recall)
+    known = await memory.recall(body["messages"], [1])
+    assert known == {1: "The user wants Oslo."}
+    sent = adapted_request(body, DEEPSEEK, known)
     assert sent["messages"][1]["reasoning_content"] == "The user wants Oslo."
     assert "thinking" not in sent and sent["reasoning_effort"] == "high"
     assert "reasoning_content" not in body["messages"][1]  # the client's request is not changed
-    assert adapted_request(body, TOGETHER, memory.recall) is body  # only DeepSeek's API wants it
+    assert adapted_request(body, TOGETHER, known) is body  # only DeepSeek's API wants it
 
 
 def test_an_unknown_turn_is_sent_with_thinking_disabled_unless_the_client_chose():
-    memory = ReasoningMemory()
     body = {"model": "deepseek-v4-pro", "messages": follow_up(), "reasoning_effort": "high"}
-    sent = adapted_request(body, DEEPSEEK, memory.recall)
+    sent = adapted_request(body, DEEPSEEK)
     assert sent["thinking"] == {"type": "disabled"} and "reasoning_effort" not in sent
     assert "reasoning_content" not in sent["messages"][1]
     chosen = {**body, "thinking": {"type": "enabled"}}
-    assert adapted_request(chosen, DEEPSEEK, memory.recall)["thinking"] == {"type": "enabled"}
+    assert adapted_request(chosen, DEEPSEEK)["thinking"] == {"type": "enabled"}
     off = {**body, "thinking": {"type": "disabled"}}
-    assert adapted_request(off, DEEPSEEK, memory.recall) is off
+    assert adapted_request(off, DEEPSEEK) is off
     # An empty reasoning_content is as good as none (V4 Pro refuses it); one the client kept is kept.
-    assert adapted_request({**body, "messages": follow_up(reasoning_content="")}, DEEPSEEK,
-                           memory.recall)["thinking"] == {"type": "disabled"}
+    assert turns_lacking_reasoning(follow_up(reasoning_content="")) == [1]
+    assert adapted_request({**body, "messages": follow_up(reasoning_content="")}, DEEPSEEK)["thinking"] == \
+        {"type": "disabled"}
     kept = {**body, "messages": follow_up(reasoning_content="mine")}
-    assert adapted_request(kept, DEEPSEEK, memory.recall) is kept
+    assert adapted_request(kept, DEEPSEEK) is kept
     plain = {"model": "deepseek-v4-pro", "messages": [ASK]}
-    assert adapted_request(plain, DEEPSEEK, memory.recall) is plain
+    assert adapted_request(plain, DEEPSEEK) is plain
+    # Two tool-call turns, one known: still without thinking (DeepSeek wants every one back).
+    two = [*follow_up(), {"role": "assistant", "content": None, "tool_calls": [{**CALL, "id": "call_01"}]},
+           {"role": "tool", "tool_call_id": "call_01", "content": "ok"}]
+    sent = adapted_request({"model": "deepseek-v4-pro", "messages": two}, DEEPSEEK, {1: "Look up Oslo."})
+    assert sent["messages"][1]["reasoning_content"] == "Look up Oslo." and sent["thinking"] == {"type": "disabled"}
 
 
-def test_the_memory_keeps_whole_streamed_answers_and_forgets_the_oldest():
+async def test_the_memory_keeps_whole_streamed_answers_and_forgets_the_oldest():
     memory = ReasoningMemory(limit_chars=10)
     capture = memory.capture()
     for delta in ({"role": "assistant", "reasoning_content": "Oslo"}, {"reasoning_content": "."},
@@ -70,16 +77,44 @@ def test_the_memory_keeps_whole_streamed_answers_and_forgets_the_oldest():
                   {"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]},
                   {"tool_calls": [{"index": 1, "id": "call_2", "function": {"name": "g", "arguments": "{}"}}]}):
         capture.add({"choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
-    first = {"tool_calls": [{"id": "call_1", "function": {"name": "f", "arguments": "{}"}}]}
-    assert memory.recall(first) is None  # not before the answer is whole
-    capture.commit()
-    assert memory.recall(first) == "Oslo."
-    assert memory.recall({"tool_calls": [{"id": "call_1", "function": {"name": "other"}}]}) is None
-    memory.remember([{"id": "call_3", "function": {"name": "f"}}], "abcdefgh")  # 5 + 8 > 10: the oldest goes
-    assert memory.recall(first) is None
-    assert memory.recall({"tool_calls": [{"id": "call_3", "function": {"name": "f"}}]}) == "abcdefgh"
-    memory.remember([{"id": "call_4", "function": {"name": "f"}}], "x" * 11)  # longer than the whole memory
-    assert memory.recall({"tool_calls": [{"id": "call_4", "function": {"name": "f"}}]}) is None
+
+    async def recall(call_id: str, name: str = "f") -> str | None:
+        turn = {"role": "assistant", "tool_calls": [{"id": call_id, "function": {"name": name}}]}
+        return (await memory.recall([turn], [0])).get(0)
+
+    assert await recall("call_1") is None  # not before the answer is whole
+    await capture.commit()
+    assert await recall("call_1") == "Oslo."
+    assert await recall("call_1", "other") is None
+    await memory.remember([{"id": "call_3", "function": {"name": "f"}}], "abcdefgh")  # 5 + 8 > 10: the oldest goes
+    assert await recall("call_1") is None
+    assert await recall("call_3") == "abcdefgh"
+    await memory.remember([{"id": "call_4", "function": {"name": "f"}}], "x" * 11)  # longer than the whole memory
+    assert await recall("call_4") is None
+
+
+async def test_replicas_share_the_reasoning_through_redis():
+    import redis.asyncio as aioredis
+
+    from gateway.state import RedisState
+    from tests.redis_support import redis_server_url
+
+    url = f"{redis_server_url()}/12"
+    await aioredis.Redis.from_url(url).flushdb()
+    state_a, state_b = RedisState(url), RedisState(url)
+    replica_a, replica_b = ReasoningMemory(shared=state_a), ReasoningMemory(shared=state_b)
+    await replica_a.remember([CALL], "Look up Oslo.")
+    assert await replica_b.recall(follow_up(), [1]) == {1: "Look up Oslo."}
+    await state_a.close()
+    await state_b.close()
+    # Redis unreachable: nothing is found, nothing fails, and nothing piles up in its local fallback.
+    down = RedisState("redis://127.0.0.1:1/0")
+    memory = ReasoningMemory(shared=down)
+    await memory.remember([{**CALL, "id": "call_9"}], "kept here only")
+    assert await ReasoningMemory(shared=down).recall(follow_up({**CALL, "id": "call_9"}), [1]) == {}
+    assert await memory.recall(follow_up({**CALL, "id": "call_9"}), [1]) == {1: "kept here only"}
+    assert await down.get(shared_key(("call_9", "get_weather"))) is None  # (get falls back to the local state)
+    await down.close()
 
 
 def deepseek_like(path: str, body: dict[str, Any]) -> Reply:
@@ -146,3 +181,20 @@ def test_apis_that_refuse_unknown_message_fields_get_no_reasoning_content(name):
                                                   {"role", "tool_call_id", "content"}]
     assert body["messages"][1]["reasoning_content"] == "Look up Oslo."  # the client's request is not changed
     assert adapted_request(body, TOGETHER) is body
+
+
+async def test_the_next_tool_turn_may_reach_another_replica(start_gateway, upstream):
+    import redis.asyncio as aioredis
+
+    from tests.redis_support import redis_server_url
+
+    url = f"{redis_server_url()}/13"
+    await aioredis.Redis.from_url(url).flushdb()
+    upstream.handler = deepseek_like
+    first_replica, second_replica = start_gateway(redis_url=url), start_gateway(redis_url=url)
+    first = openai.AsyncOpenAI(base_url=first_replica.base_url, api_key=MASTER_KEY, max_retries=0)
+    second = openai.AsyncOpenAI(base_url=second_replica.base_url, api_key=MASTER_KEY, max_retries=0)
+    await first.chat.completions.create(model="deepseek-v4-pro", messages=[ASK], tools=TOOLS)
+    await second.chat.completions.create(model="deepseek-v4-pro", messages=follow_up(), tools=TOOLS)
+    sent = upstream.seen[-1].body
+    assert sent["messages"][1]["reasoning_content"] == "Look up Oslo." and "thinking" not in sent

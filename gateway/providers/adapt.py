@@ -12,11 +12,12 @@ wants it (DeepSeek's thinking mode: providers/reasoning_memory.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from gateway.catalogue import Deployment
 from gateway.errors import UnsupportedByDeployment
+from gateway.providers.reasoning_memory import turns_lacking_reasoning
 
 # OpenAI's defaults; top_k (an Anthropic extra) has none a client could mean, so any value is refused.
 SAMPLING_DEFAULTS: dict[str, float | None] = {"temperature": 1, "top_p": 1, "top_k": None}
@@ -25,12 +26,12 @@ REFUSED_AT_DEFAULT_IS_DROPPED: dict[str, object] = {"frequency_penalty": 0, "pre
 TOKEN_CAPS = ("max_tokens", "max_completion_tokens")
 THINKING_OFF = {"type": "disabled"}
 
-Recall = Callable[[Mapping[str, Any]], str | None]  # an assistant message with tool calls -> its reasoning
 
 
-def adapted_request(body: dict[str, Any], deployment: Deployment, recall: Recall | None = None) -> dict[str, Any]:
+def adapted_request(body: dict[str, Any], deployment: Deployment,
+                    reasoning: Mapping[int, str] | None = None) -> dict[str, Any]:
     """The request as `deployment` takes it (the same object when nothing needs to change); what it cannot take
-    is an `UnsupportedByDeployment`. `recall` finds the reasoning of an earlier tool-call turn."""
+    is an `UnsupportedByDeployment`. `reasoning` is what is known of earlier tool-call turns, by message index."""
     refused = refusal(body, deployment)
     if refused is not None:
         raise refused
@@ -48,7 +49,7 @@ def adapted_request(body: dict[str, Any], deployment: Deployment, recall: Recall
     if not deployment.developer_role:
         body = developer_as_system(body)
     if deployment.tool_turn_reasoning:
-        body = with_tool_turn_reasoning(body, recall)
+        body = with_tool_turn_reasoning(body, reasoning or {})
     return body
 
 
@@ -134,33 +135,23 @@ def token_cap(body: dict[str, Any], param: str) -> dict[str, Any]:
     return adapted
 
 
-def with_tool_turn_reasoning(body: dict[str, Any], recall: Recall | None) -> dict[str, Any]:
-    """The request with each earlier tool-call turn's `reasoning_content`, for an API whose thinking mode refuses
-    a conversation without it (DeepSeek's). A turn whose reasoning is not known (another model answered it, or
-    the client called elsewhere) sends the request with thinking disabled, which needs none, unless the client
-    chose `thinking` itself; `reasoning_effort` means nothing then and is left out."""
-    messages = body.get("messages")
+def with_tool_turn_reasoning(body: dict[str, Any], known: Mapping[int, str]) -> dict[str, Any]:
+    """The request with each earlier tool-call turn's `reasoning_content` (`known`, by message index), for an API
+    whose thinking mode refuses a conversation without it (DeepSeek's). A turn whose reasoning is not known
+    (another model answered it, or the client called elsewhere) sends the request with thinking disabled, which
+    needs none, unless the client chose `thinking` itself; `reasoning_effort` means nothing then and is left out."""
     thinking = body.get("thinking")
-    if not isinstance(messages, list) or (isinstance(thinking, dict) and thinking.get("type") == "disabled"):
+    if isinstance(thinking, dict) and thinking.get("type") == "disabled":
         return body
-    restored: list[Any] | None = None
-    unknown = False
-    for index, message in enumerate(messages):
-        if not (isinstance(message, dict) and message.get("role") == "assistant" and message.get("tool_calls")):
-            continue
-        if isinstance(message.get("reasoning_content"), str) and message["reasoning_content"]:
-            continue
-        reasoning = recall(message) if recall is not None else None
-        if reasoning is None:
-            unknown = True
-            continue
-        if restored is None:
-            restored = list(messages)
-        restored[index] = {**message, "reasoning_content": reasoning}
-    if restored is None and not unknown:
+    lacking = turns_lacking_reasoning(body.get("messages"))
+    if not lacking:
         return body
-    adapted = {**body, "messages": restored if restored is not None else messages}
-    if unknown and "thinking" not in body:
+    messages = list(body["messages"])
+    for index in lacking:
+        if index in known:
+            messages[index] = {**messages[index], "reasoning_content": known[index]}
+    adapted = {**body, "messages": messages}
+    if "thinking" not in body and not known.keys() >= set(lacking):
         adapted["thinking"] = THINKING_OFF
         adapted.pop("reasoning_effort", None)
     return adapted

@@ -13,7 +13,7 @@ from gateway.errors import GatewayError, MalformedAnswer, UpstreamError
 from gateway.providers.adapt import adapted_request
 from gateway.providers.base import Completion
 from gateway.providers.http import SSEReader, UpstreamClients, error_detail, post, read_json
-from gateway.providers.reasoning_memory import ReasoningMemory, StreamCapture
+from gateway.providers.reasoning_memory import ReasoningMemory, StreamCapture, turns_lacking_reasoning
 from gateway.providers.replicas import ReplicaFailover, home_replica, is_replica_failure
 from gateway.providers.shapes import chunk_problem, completion_problem, usage_problem
 from gateway.settings import Settings
@@ -86,7 +86,7 @@ class OpenAIChunkStream:
                         done.add(choice.get("index", 0))
                 finished = self._finished = len(done) >= self._choices
                 if finished and reasoning is not None:
-                    reasoning.commit()  # the answer is whole
+                    await reasoning.commit()  # the answer is whole
             yield chunk
         if not finished:
             # A clean EOF mid-answer (a proxy or upstream restart) must not pass for a finished answer.
@@ -118,16 +118,21 @@ def pick_replica(replicas: tuple[str, ...], body: dict[str, Any]) -> str:
 class OpenAICompatProvider:
     """Talks the OpenAI chat-completions wire format to any compatible upstream."""
 
-    def __init__(self, clients: UpstreamClients, settings: Settings) -> None:
+    def __init__(self, clients: UpstreamClients, settings: Settings, reasoning: ReasoningMemory | None = None) -> None:
         self._clients = clients
         self._settings = settings
         self._failover = ReplicaFailover()
-        self._reasoning = ReasoningMemory()
+        self._reasoning = reasoning or ReasoningMemory()
 
-    def _request(self, deployment: Deployment,
-                 body: dict[str, Any]) -> tuple[str, str, dict[str, Any], dict[str, str], str | None]:
+    async def _request(self, deployment: Deployment,
+                       body: dict[str, Any]) -> tuple[str, str, dict[str, Any], dict[str, str], str | None]:
         """Where to send the request, the request as this deployment takes it, its headers and the key."""
-        body = adapted_request(body, deployment, self._reasoning.recall)
+        reasoning = None
+        if deployment.tool_turn_reasoning:
+            lacking = turns_lacking_reasoning(body.get("messages"))
+            if lacking:
+                reasoning = await self._reasoning.recall(body["messages"], lacking)
+        body = adapted_request(body, deployment, reasoning)
         secret = self._settings.secret(deployment.api_key_env)
         headers = {"content-type": "application/json"}
         if secret:
@@ -145,7 +150,7 @@ class OpenAICompatProvider:
 
     async def complete(self, deployment: Deployment, body: dict[str, Any]) -> Completion:
         """Send a non-streaming request and normalise its usage."""
-        base_url, url, body, headers, secret = self._request(deployment, body)
+        base_url, url, body, headers, secret = await self._request(deployment, body)
         session = self._clients.session(url)
         try:
             response = await post(session, url, body, headers, deployment, secret)
@@ -163,13 +168,13 @@ class OpenAICompatProvider:
             self._failed(deployment, base_url, exc)
             raise
         if deployment.tool_turn_reasoning:
-            self._reasoning.remember_answer(answer)
+            await self._reasoning.remember_answer(answer)
         reported = answer.get("usage")
         return Completion(answer, from_openai(reported) if reported else None)
 
     async def open_stream(self, deployment: Deployment, body: dict[str, Any]) -> OpenAIChunkStream:
         """Start a streaming request (the caller has already asked for usage in the stream)."""
-        base_url, url, body, headers, secret = self._request(deployment, body)
+        base_url, url, body, headers, secret = await self._request(deployment, body)
         headers["accept"] = "text/event-stream"
         session = self._clients.session(url)
         try:
