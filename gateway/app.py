@@ -29,8 +29,8 @@ from gateway.policy.watcher import PolicyWatcher
 from gateway.providers.anthropic import AnthropicProvider
 from gateway.providers.http import UpstreamClients
 from gateway.providers.openai_compat import OpenAICompatProvider
-from gateway.providers.reasoning_memory import ReasoningMemory
 from gateway.providers.simulated import SimulatedProvider
+from gateway.providers.tool_turn_memory import ToolTurnMemory
 from gateway.records import Recorder
 from gateway.settings import Settings
 from gateway.state import MemoryState, RedisState, StateStore
@@ -55,9 +55,9 @@ def build_context(settings: Settings, metrics: GatewayMetrics, recorders: Sequen
     load_model()  # the classifier's weights: a missing or bad file stops start-up, not the first request
     clients = UpstreamClients(settings.connect_timeout_s, settings.read_timeout_s, settings.total_timeout_s)
     state = _state(settings, metrics)
-    reasoning = ReasoningMemory(shared=state if isinstance(state, RedisState) else None)
+    turns = ToolTurnMemory(shared=state if isinstance(state, RedisState) else None)
     providers = {
-        "openai_compat": OpenAICompatProvider(clients, settings, reasoning),
+        "openai_compat": OpenAICompatProvider(clients, settings, turns, metrics.tool_turn_fallback),
         "anthropic": AnthropicProvider(clients, settings),
         "simulated": SimulatedProvider(),
     }
@@ -78,7 +78,7 @@ def build_context(settings: Settings, metrics: GatewayMetrics, recorders: Sequen
         metrics.watch_ledger(writer, latency_pushed=True)
     guard = BudgetGuard(state, keys, on_reject=metrics.budget_rejected, on_rate_limit=metrics.rate_limited)
     return GatewayContext(settings, catalogue, policy, state, providers, clients, breakers, dispatcher, guard,
-                          all_recorders, engine, writer, keys)
+                          all_recorders, engine, writer, keys, tool_turns=turns)
 
 
 async def _check_ledger_schema(database_url: str) -> None:
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] =
             if breaker_sync:
                 await breaker_sync.stop()
             await ctx.guard.stop()  # settlements in flight reach the counters before the state closes
+            await ctx.tool_turns.close()  # (its shared writes, before the state closes)
             if ctx.engine is not None:
                 await ctx.keys.stop()
                 await ctx.writer.close()  # graceful shutdown flushes every accounted row

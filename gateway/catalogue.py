@@ -50,6 +50,7 @@ class Deployment:
     message_drops: frozenset[str] = frozenset()  # left out of every message
     developer_role: bool = True  # False: OpenAI's developer messages are sent as system messages
     tool_turn_reasoning: bool = False  # True: earlier tool-call turns are sent with their reasoning_content
+    thought_signatures: bool = False  # True: earlier tool calls are sent with their thought signatures
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +184,7 @@ def _deployment(spec: DeploymentSpec, model: str, context_window: int, path: tup
                                 if entry.startswith(MESSAGES_PREFIX)),
         developer_role=spec.developer_role,
         tool_turn_reasoning=spec.tool_turn_reasoning,
+        thought_signatures=spec.thought_signatures,
     )
 
 

@@ -13,6 +13,7 @@ from gateway.dispatch import Dispatcher
 from gateway.policy import Policy
 from gateway.providers.base import Provider
 from gateway.providers.http import UpstreamClients
+from gateway.providers.tool_turn_memory import ToolTurnMemory
 from gateway.records import Recorder
 from gateway.settings import Settings
 from gateway.state import StateStore
@@ -43,3 +44,4 @@ class GatewayContext:
     writer: LedgerWriter | None = None
     keys: KeyCache | None = None
     classifier: ClassifyBatcher = field(default_factory=ClassifyBatcher)
+    tool_turns: ToolTurnMemory = field(default_factory=ToolTurnMemory)

@@ -76,6 +76,7 @@ class DispatchLog:
     # (cancelled, or a bug), so that the request is charged an estimate of the prompt it sent.
     in_flight: Deployment | None = None
     usage_estimated: bool = False  # an answer came without usage and was charged an estimate
+    caller: str = ""  # whose request (the API key's id): the scope of what providers remember of its tool calls
 
     def charge_failed_call(self, body: Mapping[str, Any], exc: GatewayError) -> None:
         """Charge a failed upstream call the upstream may bill: the usage it reported before failing, else an
@@ -315,7 +316,8 @@ class Dispatcher:
                        dispatch_log: DispatchLog) -> tuple[Completion, Deployment]:
         """One non-streaming answer, with retries and fallbacks; its usage is charged to the log."""
         async def call(provider: Provider, deployment: Deployment) -> Completion:
-            return await provider.complete(deployment, {**body, "model": deployment.upstream_model})
+            return await provider.complete(deployment, {**body, "model": deployment.upstream_model},
+                                           dispatch_log.caller)
 
         completion, deployment = await self._run(plan, body, call, dispatch_log)
         usage = completion.usage
@@ -330,7 +332,8 @@ class Dispatcher:
         """Open a stream and wait for its first chunk: until then a failure (an error event, a cut, a hang
         after the headers) is retried and failed over like any attempt; after it, nothing is."""
         async def call(provider: Provider, deployment: Deployment) -> StartedStream:
-            stream = await provider.open_stream(deployment, {**body, "model": deployment.upstream_model})
+            stream = await provider.open_stream(deployment, {**body, "model": deployment.upstream_model},
+                                                dispatch_log.caller)
             return await start_stream(stream, deployment)
 
         return await self._run(plan, body, call, dispatch_log)

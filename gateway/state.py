@@ -176,25 +176,23 @@ class RedisState:
         await self._call("set", lambda: self._redis.set(key, value, px=int(ttl_s * 1000)),
                          lambda: self._local.set(key, value, ttl_s))
 
-    async def get_shared(self, key: str) -> str | None:
-        """The value in Redis; None when it has none or is unreachable (no local fallback: for what only helps
-        when shared, and must not pile up locally while Redis is down)."""
-        return await self._shared_only(lambda: self._redis.get(key), None)
+    async def get_shared_many(self, keys: list[str]) -> list[str | None]:
+        """The values in Redis (one MGET); None for each when Redis has none or fails (no local fallback: for
+        what only helps when shared, and must not pile up locally while Redis is down)."""
+        return await self._shared_only(lambda: self._redis.mget(keys), [None] * len(keys))
 
     async def set_shared(self, key: str, value: str, ttl_s: float) -> None:
-        """Store `value` in Redis for `ttl_s` seconds, or nowhere when it is unreachable."""
+        """Store `value` in Redis for `ttl_s` seconds, or nowhere when Redis fails (full, read-only, down)."""
         await self._shared_only(lambda: self._redis.set(key, value, px=int(ttl_s * 1000)), None)
 
-    async def _shared_only(self, remote: Callable[[], Awaitable[T]], unreachable: T) -> T:
+    async def _shared_only(self, remote: Callable[[], Awaitable[T]], failed: T) -> T:
         import redis.exceptions
 
         try:
-            result = await remote()
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
-            self._down(exc)
-            return unreachable
-        self._back()
-        return result
+            return await remote()
+        except (redis.exceptions.RedisError, OSError) as exc:
+            log.debug("shared-only Redis operation failed: %s", exc)
+            return failed
 
     async def incr(self, key: str, amount: float, ttl_s: float) -> float:
         """Atomically add `amount` (INCRBYFLOAT) and return the new total."""

@@ -225,6 +225,9 @@ def repair_request(request: Mapping[str, Any], message: Mapping[str, Any], probl
     return {**non_streaming(request), "messages": messages}
 
 
+ASSEMBLED_FIELDS = frozenset({"index", "id", "type", "function"})
+
+
 @dataclass(slots=True)
 class ToolCallAssembler:
     """Collects streamed tool-call deltas by index until the calls are complete."""
@@ -238,6 +241,10 @@ class ToolCallAssembler:
                                          {"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
             if delta.get("id"):
                 call["id"] = delta["id"]
+            for key, value in delta.items():
+                # What else a call carries (Gemini's extra_content with its thought signature) goes back as sent.
+                if key not in ASSEMBLED_FIELDS and value is not None:
+                    call.setdefault(key, value)
             function = delta.get("function") or {}
             if function.get("name"):
                 call["function"]["name"] += function["name"]
@@ -254,7 +261,8 @@ def tool_call_chunks(template: Mapping[str, Any], calls: list[Mapping[str, Any]]
     """OpenAI chunks that deliver complete tool calls (one chunk per call)."""
     chunks = []
     for index, call in enumerate(calls):
+        extras = {key: value for key, value in call.items() if key not in ASSEMBLED_FIELDS}
         delta = {"tool_calls": [{"index": index, "id": call.get("id"), "type": "function",
-                                 "function": dict(call.get("function") or {})}]}
+                                 "function": dict(call.get("function") or {}), **extras}]}
         chunks.append({**template, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
     return chunks

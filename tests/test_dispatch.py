@@ -47,7 +47,7 @@ class Scripted:
         self.scripts = scripts
         self.calls: list[tuple[str, dict]] = []
 
-    async def complete(self, deployment, body):
+    async def complete(self, deployment, body, caller=""):
         self.calls.append((deployment.name, body))
         script = self.scripts[deployment.name]
         outcome = script.pop(0) if len(script) > 1 else script[0]

@@ -204,6 +204,7 @@ def exercise_everything(metrics: GatewayMetrics) -> None:
     MetricsRecorder(metrics).record(make_record(stream=True, ttft_ms=100.0, fallbacks=1, tool_repairs=1,
                                                 usage=Usage(1, 2, 3, 4)))
     metrics.retry("a@x")
+    metrics.tool_turn_fallback("a@x", "reasoning")
     metrics.observe_upstream("a@x", 0.3)
     metrics.set_circuit_state("a@x", "open")
     metrics.budget_rejected("key", "daily_usd")

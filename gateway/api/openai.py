@@ -110,7 +110,7 @@ async def chat_completions(request: Request) -> Response:
         category=routed.classification.category, confidence=routed.classification.confidence,
         verdict=plan.verdict,
     )
-    dispatch_log = DispatchLog()
+    dispatch_log = DispatchLog(caller=caller.key_id)
     headers = {"x-gateway-request-id": request_id, "x-request-id": request_id, "x-gateway-model": plan.model.name,
                "x-gateway-category": routed.classification.category, "x-gateway-verdict": plan.verdict}
     watch = ClientWatch(request.receive)  # the body is read: from here a disconnect cancels the upstream call

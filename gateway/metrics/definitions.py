@@ -66,6 +66,9 @@ UPSTREAM_DURATION = _h("gateway_upstream_duration_seconds", "Latency of one upst
 # Dispatch.
 FALLBACKS = _c("gateway_fallbacks", "Attempts after the first needed to serve a request.", "model")
 RETRIES = _c("gateway_retries", "Retries of an upstream call on the same deployment.", "deployment")
+TOOL_TURN_FALLBACKS = _c("gateway_tool_turn_fallbacks", "Requests whose earlier tool calls went without what their "
+                         "API wants back: thinking disabled (reasoning) or Gemini's skip signature (signature).",
+                         "deployment", "kind")
 TOOL_REPAIRS = _c("gateway_tool_call_repairs", "Tool calls repaired or escalated after failing validation.", "model")
 CIRCUIT_STATE = _g("gateway_circuit_state", "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
                    "livemax", "deployment")
@@ -91,7 +94,7 @@ REDIS_FAIL_OPEN = _c("gateway_redis_fail_open", "Decisions allowed without Redis
 SPECS: tuple[MetricSpec, ...] = (
     REQUESTS, SPEND, BASELINE_SPEND, CACHE_SAVINGS, TOKENS,
     REQUEST_DURATION, TTFT, UPSTREAM_DURATION,
-    FALLBACKS, RETRIES, TOOL_REPAIRS, CIRCUIT_STATE, CLASSIFIER_CONFIDENCE,
+    FALLBACKS, RETRIES, TOOL_TURN_FALLBACKS, TOOL_REPAIRS, CIRCUIT_STATE, CLASSIFIER_CONFIDENCE,
     LEDGER_QUEUE_DEPTH, LEDGER_QUEUE_CAPACITY, LEDGER_SPOOL_ROWS, LEDGER_WRITE_DURATION,
     LEDGER_ROWS_WRITTEN, LEDGER_WRITE_ERRORS,
     BUDGET_REJECTIONS, RATE_LIMIT_REJECTIONS, POLICY_RELOADS, REDIS_UP, REDIS_FAIL_OPEN,

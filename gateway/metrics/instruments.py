@@ -73,6 +73,7 @@ class GatewayMetrics:
         self.fallbacks = _counter(d.FALLBACKS, r)
         self.retries = _counter(d.RETRIES, r)
         self.tool_repairs = _counter(d.TOOL_REPAIRS, r)
+        self.tool_turn_fallbacks = _counter(d.TOOL_TURN_FALLBACKS, r)
         self.circuit_state = _gauge(d.CIRCUIT_STATE, r)
         self.classifier_confidence = _histogram(d.CLASSIFIER_CONFIDENCE, r)
         self.ledger_queue_depth = _gauge(d.LEDGER_QUEUE_DEPTH, r)
@@ -96,6 +97,7 @@ class GatewayMetrics:
         self.role_label = LabelGuard(8)
         self.scope_label = LabelGuard(2, allowed=("key", "team"))
         self.limit_label = LabelGuard(4, allowed=("requests", "tokens"))
+        self.kind_label = LabelGuard(2, allowed=("reasoning", "signature"))
         self._upstream_children: dict[tuple[str, bool], Histogram] = {}
 
         self._ledger_source: LedgerStats | None = None
@@ -113,6 +115,11 @@ class GatewayMetrics:
     def retry(self, deployment: str) -> None:
         """Count one retry of an upstream call on `deployment`."""
         self.retries.labels(deployment=self.deployment_label(deployment)).inc()
+
+    def tool_turn_fallback(self, deployment: str, kind: str) -> None:
+        """Count a request whose earlier tool calls went without what `deployment`'s API wants back of them."""
+        self.tool_turn_fallbacks.labels(deployment=self.deployment_label(deployment),
+                                        kind=self.kind_label(kind)).inc()
 
     def observe_upstream(self, deployment: str, seconds: float, ok: bool = True) -> None:
         """Record the latency of one upstream attempt."""

@@ -6,18 +6,19 @@ sampling other than the default). A request carrying one is an `UnsupportedByDep
 to the plan's next deployment (asked for by name, the client gets a 400 naming the field). Fields that only
 mean something to OpenAI's own platform (`store`, `metadata`) are left out where the catalogue says so, the
 output cap goes by the name the deployment reads, developer messages go as system messages to an API
-that knows no developer role (DeepSeek's), and earlier tool-call turns get their reasoning back where the API
-wants it (DeepSeek's thinking mode: providers/reasoning_memory.py).
+that knows no developer role (DeepSeek's), and earlier tool-call turns get back what the API wants of them
+(DeepSeek's reasoning, Gemini's thought signatures: providers/tool_turn_memory.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.catalogue import Deployment
 from gateway.errors import UnsupportedByDeployment
-from gateway.providers.reasoning_memory import turns_lacking_reasoning
+from gateway.providers.tool_turn_memory import CallKey, calls_lacking_signature, turns_lacking_reasoning
 
 # OpenAI's defaults; top_k (an Anthropic extra) has none a client could mean, so any value is refused.
 SAMPLING_DEFAULTS: dict[str, float | None] = {"temperature": 1, "top_p": 1, "top_k": None}
@@ -25,13 +26,25 @@ SAMPLING_DEFAULTS: dict[str, float | None] = {"temperature": 1, "top_p": 1, "top
 REFUSED_AT_DEFAULT_IS_DROPPED: dict[str, object] = {"frequency_penalty": 0, "presence_penalty": 0}
 TOKEN_CAPS = ("max_tokens", "max_completion_tokens")
 THINKING_OFF = {"type": "disabled"}
+# What Gemini takes on a call it did not make (another model's, or one whose signature is lost), per its docs.
+SKIP_SIGNATURE = "skip_thought_signature_validator"
+
+
+@dataclass(frozen=True, slots=True)
+class Recalled:
+    """What the gateway remembers of a request's earlier tool calls (tool_turn_memory.py), by call."""
+
+    reasoning: Mapping[CallKey, str] = field(default_factory=dict)  # by the turn's first call
+    signatures: Mapping[CallKey, str] = field(default_factory=dict)
+
+
+NOTHING_RECALLED = Recalled()
 
 
 
-def adapted_request(body: dict[str, Any], deployment: Deployment,
-                    reasoning: Mapping[int, str] | None = None) -> dict[str, Any]:
+def adapted_request(body: dict[str, Any], deployment: Deployment, recalled: Recalled | None = None) -> dict[str, Any]:
     """The request as `deployment` takes it (the same object when nothing needs to change); what it cannot take
-    is an `UnsupportedByDeployment`. `reasoning` is what is known of earlier tool-call turns, by message index."""
+    is an `UnsupportedByDeployment`. `recalled` is what is known of its earlier tool calls."""
     refused = refusal(body, deployment)
     if refused is not None:
         raise refused
@@ -49,7 +62,9 @@ def adapted_request(body: dict[str, Any], deployment: Deployment,
     if not deployment.developer_role:
         body = developer_as_system(body)
     if deployment.tool_turn_reasoning:
-        body = with_tool_turn_reasoning(body, reasoning or {})
+        body = with_tool_turn_reasoning(body, (recalled or NOTHING_RECALLED).reasoning)
+    if deployment.thought_signatures:
+        body = with_thought_signatures(body, (recalled or NOTHING_RECALLED).signatures)
     return body
 
 
@@ -135,11 +150,12 @@ def token_cap(body: dict[str, Any], param: str) -> dict[str, Any]:
     return adapted
 
 
-def with_tool_turn_reasoning(body: dict[str, Any], known: Mapping[int, str]) -> dict[str, Any]:
-    """The request with each earlier tool-call turn's `reasoning_content` (`known`, by message index), for an API
-    whose thinking mode refuses a conversation without it (DeepSeek's). A turn whose reasoning is not known
+def with_tool_turn_reasoning(body: dict[str, Any], known: Mapping[CallKey, str]) -> dict[str, Any]:
+    """The request with each earlier tool-call turn's `reasoning_content` (`known`, by the turn's first call), for
+    an API whose thinking mode refuses a conversation without it (DeepSeek's). A turn whose reasoning is not known
     (another model answered it, or the client called elsewhere) sends the request with thinking disabled, which
-    needs none, unless the client chose `thinking` itself; `reasoning_effort` means nothing then and is left out."""
+    needs none, and without `reasoning_effort`, which means nothing then; when the client asked for thinking
+    itself, the deployment cannot take the request (`UnsupportedByDeployment`: the plan moves on)."""
     thinking = body.get("thinking")
     if isinstance(thinking, dict) and thinking.get("type") == "disabled":
         return body
@@ -147,11 +163,42 @@ def with_tool_turn_reasoning(body: dict[str, Any], known: Mapping[int, str]) -> 
     if not lacking:
         return body
     messages = list(body["messages"])
-    for index in lacking:
-        if index in known:
-            messages[index] = {**messages[index], "reasoning_content": known[index]}
+    unknown = False
+    for index, key in lacking:
+        if key is not None and key in known:
+            messages[index] = {**messages[index], "reasoning_content": known[key]}
+        else:
+            unknown = True
     adapted = {**body, "messages": messages}
-    if "thinking" not in body and not known.keys() >= set(lacking):
+    if unknown:
+        if thinking is not None:  # the client asked for thinking (Anthropic's shape, say): another route may serve
+            raise UnsupportedByDeployment(
+                "this deployment's thinking mode needs the reasoning_content of every earlier tool-call turn, and "
+                "the gateway does not know them all; send them back, set thinking to disabled, or ask another model",
+                param="messages")
         adapted["thinking"] = THINKING_OFF
         adapted.pop("reasoning_effort", None)
     return adapted
+
+
+def with_thought_signatures(body: dict[str, Any], known: Mapping[CallKey, str]) -> dict[str, Any]:
+    """The request with each earlier tool call's thought signature (`known`, by call), for an API that refuses a
+    turn whose first call has none (Gemini 3's); a first call whose signature is not known gets SKIP_SIGNATURE."""
+    lacking = calls_lacking_signature(body.get("messages"))
+    if not lacking:
+        return body
+    messages = list(body["messages"])
+    for index, position, key in lacking:
+        signature = known.get(key) if key is not None else None
+        if signature is None and position != 0:
+            continue  # only a turn's first call must carry one (the others of parallel calls have none)
+        calls = list(messages[index]["tool_calls"])
+        call = calls[position]
+        if not isinstance(call, dict):
+            continue
+        extra = call.get("extra_content") if isinstance(call.get("extra_content"), dict) else {}
+        google = extra.get("google") if isinstance(extra.get("google"), dict) else {}
+        calls[position] = {**call, "extra_content": {**extra, "google": {
+            **google, "thought_signature": signature or SKIP_SIGNATURE}}}
+        messages[index] = {**messages[index], "tool_calls": calls}
+    return {**body, "messages": messages}

@@ -115,7 +115,7 @@ class AnthropicProvider:
             headers["x-api-key"] = secret
         return f"{deployment.base_url}/v1/messages", request, headers, secret
 
-    async def complete(self, deployment: Deployment, body: dict[str, Any]) -> Completion:
+    async def complete(self, deployment: Deployment, body: dict[str, Any], caller: str = "") -> Completion:
         """Send a non-streaming Messages request."""
         url, request, headers, secret = self._request(deployment, body)
         response = await post(self._clients.session(deployment.base_url), url, request, headers, deployment, secret)
@@ -137,7 +137,7 @@ class AnthropicProvider:
                                   produced_chars(payload.get("content")), billed)
         return Completion(answer, usage if payload.get("usage") else None)
 
-    async def open_stream(self, deployment: Deployment, body: dict[str, Any]) -> AnthropicChunkStream:
+    async def open_stream(self, deployment: Deployment, body: dict[str, Any], caller: str = "") -> AnthropicChunkStream:
         """Start a streaming Messages request."""
         url, request, headers, secret = self._request(deployment, body)
         headers["accept"] = "text/event-stream"

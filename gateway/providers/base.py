@@ -40,10 +40,11 @@ class ChunkStream(Protocol):
 class Provider(Protocol):
     """One upstream kind (OpenAI-compatible, Anthropic, simulated)."""
 
-    async def complete(self, deployment: Deployment, body: dict[str, Any]) -> Completion:
-        """Send a non-streaming request; `body` is the client's request with the upstream model id."""
+    async def complete(self, deployment: Deployment, body: dict[str, Any], caller: str = "") -> Completion:
+        """Send a non-streaming request; `body` is the client's request with the upstream model id, `caller` whose
+        it is (the scope of what is remembered of its tool calls)."""
         ...
 
-    async def open_stream(self, deployment: Deployment, body: dict[str, Any]) -> ChunkStream:
+    async def open_stream(self, deployment: Deployment, body: dict[str, Any], caller: str = "") -> ChunkStream:
         """Start a streaming request; raises a GatewayError before any chunk if the upstream refuses."""
         ...

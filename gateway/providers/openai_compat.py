@@ -10,12 +10,19 @@ import orjson
 
 from gateway.catalogue import Deployment
 from gateway.errors import GatewayError, MalformedAnswer, UpstreamError
-from gateway.providers.adapt import adapted_request
+from gateway.providers.adapt import Recalled, adapted_request
 from gateway.providers.base import Completion
 from gateway.providers.http import SSEReader, UpstreamClients, error_detail, post, read_json
-from gateway.providers.reasoning_memory import ReasoningMemory, StreamCapture, turns_lacking_reasoning
 from gateway.providers.replicas import ReplicaFailover, home_replica, is_replica_failure
 from gateway.providers.shapes import chunk_problem, completion_problem, usage_problem
+from gateway.providers.tool_turn_memory import (
+    REASONING,
+    SIGNATURE,
+    StreamCapture,
+    ToolTurnMemory,
+    calls_lacking_signature,
+    turns_lacking_reasoning,
+)
 from gateway.settings import Settings
 from gateway.usage import Usage, from_openai, produced_chars
 
@@ -25,7 +32,7 @@ class OpenAIChunkStream:
 
     def __init__(self, response: aiohttp.ClientResponse, deployment: Deployment,
                  on_failure: Callable[[GatewayError], None] | None = None, secret: str | None = None,
-                 choices: int = 1, reasoning: StreamCapture | None = None) -> None:
+                 choices: int = 1, turns: StreamCapture | None = None) -> None:
         self._response = response
         self._choices = choices  # the request's n: a stream is whole once each of them has finished
         self._deployment = deployment
@@ -33,7 +40,7 @@ class OpenAIChunkStream:
         self._finished = False  # every choice has its finish_reason
         self._events = SSEReader(response, deployment, whole=lambda: self._finished)
         self._on_failure = on_failure
-        self._reasoning = reasoning  # what a tool-call answer reasoned, kept once the answer is whole
+        self._turns = turns  # what a tool-call answer carries that its API wants back, kept once it is whole
         self.usage: Usage | None = None
 
     @property
@@ -59,7 +66,7 @@ class OpenAIChunkStream:
         # Every choice has its finish_reason: the answer is whole even if [DONE] never comes.
         finished = False
         done: set[Any] = set()  # the indexes of the choices that finished
-        reasoning = self._reasoning
+        turns = self._turns
         async for _event, data in self._events:
             if data == b"[DONE]":
                 self._events.done()
@@ -78,15 +85,15 @@ class OpenAIChunkStream:
                 raise UpstreamError(f"upstream {self._deployment.name} sent a malformed stream chunk: {problem}")
             if chunk.get("usage"):
                 self.usage = from_openai(chunk["usage"])
-            if reasoning is not None:
-                reasoning.add(chunk)
+            if turns is not None:
+                turns.add(chunk)
             if not finished:
                 for choice in chunk.get("choices") or ():
                     if choice.get("finish_reason"):
                         done.add(choice.get("index", 0))
                 finished = self._finished = len(done) >= self._choices
-                if finished and reasoning is not None:
-                    await reasoning.commit()  # the answer is whole
+                if finished and turns is not None:
+                    turns.commit()  # the answer is whole
             yield chunk
         if not finished:
             # A clean EOF mid-answer (a proxy or upstream restart) must not pass for a finished answer.
@@ -118,21 +125,20 @@ def pick_replica(replicas: tuple[str, ...], body: dict[str, Any]) -> str:
 class OpenAICompatProvider:
     """Talks the OpenAI chat-completions wire format to any compatible upstream."""
 
-    def __init__(self, clients: UpstreamClients, settings: Settings, reasoning: ReasoningMemory | None = None) -> None:
+    def __init__(self, clients: UpstreamClients, settings: Settings, turns: ToolTurnMemory | None = None,
+                 on_tool_turn_fallback: Callable[[str, str], None] = lambda deployment, kind: None) -> None:
         self._clients = clients
         self._settings = settings
         self._failover = ReplicaFailover()
-        self._reasoning = reasoning or ReasoningMemory()
+        self._turns = turns or ToolTurnMemory()
+        # (deployment, REASONING or SIGNATURE): earlier tool calls went without what the API wants of them
+        self._on_tool_turn_fallback = on_tool_turn_fallback
 
-    async def _request(self, deployment: Deployment,
-                       body: dict[str, Any]) -> tuple[str, str, dict[str, Any], dict[str, str], str | None]:
+    async def _request(self, deployment: Deployment, body: dict[str, Any],
+                       caller: str) -> tuple[str, str, dict[str, Any], dict[str, str], str | None]:
         """Where to send the request, the request as this deployment takes it, its headers and the key."""
-        reasoning = None
-        if deployment.tool_turn_reasoning:
-            lacking = turns_lacking_reasoning(body.get("messages"))
-            if lacking:
-                reasoning = await self._reasoning.recall(body["messages"], lacking)
-        body = adapted_request(body, deployment, reasoning)
+        recalled = await self._recalled(deployment, body, caller)
+        body = adapted_request(body, deployment, recalled)
         secret = self._settings.secret(deployment.api_key_env)
         headers = {"content-type": "application/json"}
         if secret:
@@ -143,14 +149,39 @@ class OpenAICompatProvider:
             base_url = deployment.base_url
         return base_url, f"{base_url}/chat/completions", body, headers, secret
 
+    async def _recalled(self, deployment: Deployment, body: dict[str, Any], caller: str) -> Recalled | None:
+        """What the memory holds of the earlier tool calls this deployment wants something back of; counts the
+        requests that go without some of it (thinking disabled, a skip signature)."""
+        if not (deployment.tool_turn_reasoning or deployment.thought_signatures):
+            return None
+        messages = body.get("messages")
+        reasoning = signatures = None
+        thinking = body.get("thinking")
+        thinking_off = isinstance(thinking, dict) and thinking.get("type") == "disabled"
+        if deployment.tool_turn_reasoning and not thinking_off:
+            lacking = turns_lacking_reasoning(messages)
+            if lacking:
+                reasoning = await self._turns.recall(REASONING, caller, [key for _, key in lacking])
+                if any(key not in reasoning for _, key in lacking):
+                    self._on_tool_turn_fallback(deployment.name, REASONING)
+        if deployment.thought_signatures:
+            unsigned = calls_lacking_signature(messages)
+            if unsigned:
+                signatures = await self._turns.recall(SIGNATURE, caller, [key for _, _, key in unsigned])
+                if any(position == 0 and key not in signatures for _, position, key in unsigned):
+                    self._on_tool_turn_fallback(deployment.name, SIGNATURE)
+        if reasoning is None and signatures is None:
+            return None
+        return Recalled(reasoning or {}, signatures or {})
+
     def _failed(self, deployment: Deployment, base_url: str, exc: GatewayError) -> None:
         """Send the retry of a request that a replica failed to the prefix's next replica."""
         if deployment.replicas and is_replica_failure(exc):
             self._failover.failed(base_url)
 
-    async def complete(self, deployment: Deployment, body: dict[str, Any]) -> Completion:
+    async def complete(self, deployment: Deployment, body: dict[str, Any], caller: str = "") -> Completion:
         """Send a non-streaming request and normalise its usage."""
-        base_url, url, body, headers, secret = await self._request(deployment, body)
+        base_url, url, body, headers, secret = await self._request(deployment, body, caller)
         session = self._clients.session(url)
         try:
             response = await post(session, url, body, headers, deployment, secret)
@@ -167,14 +198,14 @@ class OpenAICompatProvider:
         except GatewayError as exc:
             self._failed(deployment, base_url, exc)
             raise
-        if deployment.tool_turn_reasoning:
-            await self._reasoning.remember_answer(answer)
+        if (deployment.tool_turn_reasoning or deployment.thought_signatures) and body.get("tools"):
+            self._turns.remember_answer(answer, caller, deployment.tool_turn_reasoning, deployment.thought_signatures)
         reported = answer.get("usage")
         return Completion(answer, from_openai(reported) if reported else None)
 
-    async def open_stream(self, deployment: Deployment, body: dict[str, Any]) -> OpenAIChunkStream:
-        """Start a streaming request (the caller has already asked for usage in the stream)."""
-        base_url, url, body, headers, secret = await self._request(deployment, body)
+    async def open_stream(self, deployment: Deployment, body: dict[str, Any], caller: str = "") -> OpenAIChunkStream:
+        """Start a streaming request (the dispatcher has already asked for usage in the stream)."""
+        base_url, url, body, headers, secret = await self._request(deployment, body, caller)
         headers["accept"] = "text/event-stream"
         session = self._clients.session(url)
         try:
@@ -185,5 +216,7 @@ class OpenAICompatProvider:
         # A replica can also fail after its headers (an error event, a cut, a read timeout): that
         # moves its prefixes too, so the dispatcher's retry before the first chunk goes elsewhere.
         on_failure = (lambda exc: self._failed(deployment, base_url, exc)) if deployment.replicas else None
-        capture = self._reasoning.capture() if deployment.tool_turn_reasoning else None
+        capture = None
+        if (deployment.tool_turn_reasoning or deployment.thought_signatures) and body.get("tools"):
+            capture = self._turns.capture(caller, deployment.tool_turn_reasoning, deployment.thought_signatures)
         return OpenAIChunkStream(response, deployment, on_failure, secret, body.get("n") or 1, capture)

@@ -154,7 +154,7 @@ class SimulatedProvider:
         return {"id": f"call_{rng.getrandbits(48):012x}", "type": "function",
                 "function": {"name": function["name"], "arguments": arguments}}
 
-    async def complete(self, deployment: Deployment, body: dict[str, Any]) -> Completion:
+    async def complete(self, deployment: Deployment, body: dict[str, Any], caller: str = "") -> Completion:
         """Answer after the configured latency."""
         answer, usage = self._answer(deployment, body)
         options = deployment.simulation
@@ -163,7 +163,7 @@ class SimulatedProvider:
             await asyncio.sleep(delay / 1000)
         return Completion(answer, usage)
 
-    async def open_stream(self, deployment: Deployment, body: dict[str, Any]) -> SimulatedStream:
+    async def open_stream(self, deployment: Deployment, body: dict[str, Any], caller: str = "") -> SimulatedStream:
         """Stream the same answer `complete` would give, a few words per chunk."""
         answer, usage = self._answer(deployment, body)
         return SimulatedStream(answer, usage, deployment.simulation)
