@@ -168,17 +168,20 @@ def deepseek_like(path: str, body: dict[str, Any]) -> Reply:
                                                            "finish_reason": "tool_calls"}]})
 
 
+def first_turn_calls(client: openai.OpenAI, model: str, stream: bool) -> list[Any]:
+    """The tool calls of a first turn through the gateway, as the SDK gives them (streamed: the deltas)."""
+    first = client.chat.completions.create(model=model, messages=[ASK], tools=TOOLS, stream=stream)
+    if stream:
+        return [call for chunk in first for choice in chunk.choices for call in choice.delta.tool_calls or ()]
+    return list(first.choices[0].message.tool_calls or ())
+
+
 @pytest.mark.parametrize("stream", [False, True])
 def test_a_tool_loop_through_deepseeks_api_keeps_thinking(gateway, upstream, stream):
     upstream.handler = deepseek_like
     client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
-    first = client.chat.completions.create(model="deepseek-v4-pro", messages=[ASK], tools=TOOLS, stream=stream)
-    if stream:
-        calls = [call for chunk in first for choice in chunk.choices for call in choice.delta.tool_calls or ()]
-        call_id, name = calls[0].id, calls[0].function.name
-    else:
-        call_id, name = first.choices[0].message.tool_calls[0].id, first.choices[0].message.tool_calls[0].function.name
-    assert (call_id, name) == (CALL["id"], "get_weather")
+    calls = first_turn_calls(client, "deepseek-v4-pro", stream)
+    assert (calls[0].id, calls[0].function.name) == (CALL["id"], "get_weather")
     answer = client.chat.completions.create(model="deepseek-v4-pro", messages=follow_up(), tools=TOOLS)
     assert answer.choices[0].message.content == "It is 12 C and raining in Oslo."
     sent = upstream.seen[-1].body
@@ -286,11 +289,7 @@ def gemini_like(path: str, body: dict[str, Any]) -> Reply:
 def test_a_tool_loop_through_gemini_keeps_its_signatures(gateway, upstream, stream):
     upstream.handler = gemini_like
     client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
-    first = client.chat.completions.create(model="gemini-3.1-pro", messages=[ASK], tools=TOOLS, stream=stream)
-    if stream:
-        calls = [call for chunk in first for choice in chunk.choices for call in choice.delta.tool_calls or ()]
-    else:
-        calls = first.choices[0].message.tool_calls
+    calls = first_turn_calls(client, "gemini-3.1-pro", stream)
     assert calls[0].id == CALL["id"] and calls[0].extra_content == SIGNED  # the client gets it, as Gemini sent it
     answer = client.chat.completions.create(model="gemini-3.1-pro", messages=follow_up(), tools=TOOLS)
     assert answer.choices[0].message.content == "It is 12 C and raining in Oslo."
