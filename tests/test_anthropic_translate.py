@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.errors import InvalidRequest, UpstreamError
-from gateway.providers.anthropic_answers import StreamTranslator, from_messages_response
+from gateway.providers.anthropic_answers import StreamTranslator, from_messages_response, thinking_turn
 from gateway.providers.anthropic_translate import to_messages_request
 from gateway.usage import Usage
 
@@ -120,6 +120,13 @@ def test_thinking_is_left_out_of_a_tool_loop_turn_whose_thinking_blocks_cannot_c
     after = [question, call, result, {"role": "assistant", "content": "12C in Oslo."},
              {"role": "user", "content": "And Bergen?"}]
     assert to_messages_request({"messages": after, "thinking": thinking}, "m")["thinking"] == thinking
+    # The blocks the gateway kept of that turn go back at its start, and thinking stays on.
+    signed = [{"type": "thinking", "thinking": "Oslo first.", "signature": "sig=="},
+              {"type": "redacted_thinking", "data": "ZW5j"}]
+    request = to_messages_request({"messages": [question, call, result], "thinking": thinking}, "m", signed)
+    assert request["thinking"] == thinking
+    assert request["messages"][1]["content"] == [*signed, {"type": "tool_use", "id": "toolu_1", "name": "get_weather",
+                                                            "input": {"city": "Oslo"}}]
 
 
 def test_empty_text_and_stop_sequences_are_left_out_and_whitespace_stops_refused():
@@ -227,7 +234,7 @@ def test_response_with_tool_use_and_cache_usage():
         "usage": {"input_tokens": 10, "cache_read_input_tokens": 90, "cache_creation_input_tokens": 5,
                   "output_tokens": 20}})
     message = body["choices"][0]["message"]
-    assert message["content"] is None
+    assert message["content"] is None and message["reasoning_content"] == "hmm"
     assert message["tool_calls"] == [{"id": "toolu_1", "type": "function",
                                       "function": {"name": "get_weather", "arguments": '{"city":"Oslo"}'}}]
     assert usage == Usage(input=10, cached_input=90, cache_write=5, output=20)
@@ -282,6 +289,39 @@ def test_streaming_event_sequence_to_openai_chunks():
     assert chunks[-1]["usage"]["completion_tokens"] == 42
     assert chunks[-1]["usage"]["prompt_tokens"] == 125
     assert translator.finished
+
+
+def test_streamed_thinking_is_reasoning_content_and_its_signed_blocks_are_kept():
+    events = [
+        ("message_start", {"type": "message_start", "message": {"id": "msg_3", "model": "claude-opus-4-7",
+                                                                "usage": {"input_tokens": 5, "output_tokens": 1}}}),
+        ("content_block_start", {"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "thinking", "thinking": "", "signature": ""}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "thinking_delta", "thinking": "Oslo "}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "thinking_delta", "thinking": "first."}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                 "delta": {"type": "signature_delta", "signature": "EqQBCgIYAh=="}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("content_block_start", {"type": "content_block_start", "index": 1,
+                                 "content_block": {"type": "redacted_thinking", "data": "ZW5j"}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 1}),
+        ("content_block_start", {"type": "content_block_start", "index": 2, "content_block": {
+            "type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Oslo"}}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 2}),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use"},
+                           "usage": {"output_tokens": 30}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    translator = StreamTranslator()
+    chunks = [chunk for event, data in events for chunk in translator.handle(event, data)]
+    deltas = [c["choices"][0]["delta"] for c in chunks if c["choices"]]
+    assert deltas[:2] == [{"role": "assistant", "reasoning_content": "Oslo "}, {"reasoning_content": "first."}]
+    assert deltas[2]["tool_calls"][0]["id"] == "toolu_1"
+    assert thinking_turn(translator.blocks) == (("toolu_1", "get_weather"), [
+        {"type": "thinking", "thinking": "Oslo first.", "signature": "EqQBCgIYAh=="},
+        {"type": "redacted_thinking", "data": "ZW5j"}])
 
 
 def test_streamed_tool_without_arguments_gets_an_empty_object():

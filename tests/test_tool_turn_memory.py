@@ -359,3 +359,59 @@ def test_one_keys_tool_turns_are_not_anothers(start_gateway, upstream, tmp_path)
     assert "reasoning_content" not in upstream.seen[-1].body["messages"][1]  # not the first key's reasoning
     first.chat.completions.create(model="deepseek-v4-pro", messages=follow_up(), tools=TOOLS)
     assert upstream.seen[-1].body["messages"][1]["reasoning_content"] == "Look up Oslo."
+
+
+SIGNED_THINKING = {"type": "thinking", "thinking": "Look up Oslo.", "signature": "EqQBCgIYAh=="}
+
+
+def claude_like(path: str, body: dict[str, Any]) -> Reply:
+    """Anthropic's Messages API with thinking on: a tool loop's last assistant turn must start with its signed
+    thinking; the first turn thinks and calls a tool, the second answers."""
+    usage = {"input_tokens": 20, "output_tokens": 9}
+    if len(body["messages"]) > 1:
+        if body.get("thinking") and body["messages"][-2]["content"][0] != SIGNED_THINKING:
+            return Reply(status=400, json={"type": "error", "error": {"type": "invalid_request_error", "message":
+                         "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`."}})
+        return Reply(json={"id": "msg_2", "type": "message", "role": "assistant", "model": body["model"],
+                           "content": [{"type": "text", "text": "It is 12 C and raining in Oslo."}],
+                           "stop_reason": "end_turn", "usage": usage})
+    tool_use = {"type": "tool_use", "id": "toolu_01Oslo", "name": "get_weather", "input": {"city": "Oslo"}}
+    if not body.get("stream"):
+        return Reply(json={"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
+                           "content": [SIGNED_THINKING, tool_use], "stop_reason": "tool_use", "usage": usage})
+    events = [("message_start", {"type": "message_start", "message": {"id": "msg_1", "model": body["model"],
+                                                                      "usage": usage}}),
+              ("content_block_start", {"type": "content_block_start", "index": 0,
+                                       "content_block": {"type": "thinking", "thinking": "", "signature": ""}}),
+              ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                       "delta": {"type": "thinking_delta", "thinking": "Look up Oslo."}}),
+              ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                       "delta": {"type": "signature_delta", "signature": "EqQBCgIYAh=="}}),
+              ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+              ("content_block_start", {"type": "content_block_start", "index": 1, "content_block": tool_use}),
+              ("content_block_stop", {"type": "content_block_stop", "index": 1}),
+              ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": usage}),
+              ("message_stop", {"type": "message_stop"})]
+    return Reply(sse=events)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_tool_loop_through_claude_keeps_thinking(gateway, upstream, stream):
+    upstream.handler = claude_like
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    thinking = {"thinking": {"type": "enabled", "budget_tokens": 2048}}
+    first = client.chat.completions.create(model="claude-opus-4.7", messages=[ASK], tools=TOOLS, stream=stream,
+                                           extra_body=thinking)
+    if stream:
+        deltas = [choice.delta for chunk in first for choice in chunk.choices]
+        reasoning = "".join(getattr(delta, "reasoning_content", None) or "" for delta in deltas)
+        calls = [call for delta in deltas for call in delta.tool_calls or ()]
+    else:
+        reasoning, calls = first.choices[0].message.reasoning_content, first.choices[0].message.tool_calls
+    assert reasoning == "Look up Oslo." and calls[0].id == "toolu_01Oslo"  # the client sees the thinking too
+    oslo = {**CALL, "id": "toolu_01Oslo"}
+    answer = client.chat.completions.create(model="claude-opus-4.7", messages=follow_up(oslo), tools=TOOLS,
+                                            extra_body=thinking)
+    assert answer.choices[0].message.content == "It is 12 C and raining in Oslo."
+    sent = upstream.seen[-1].body
+    assert sent["thinking"] == thinking["thinking"] and sent["messages"][1]["content"][0] == SIGNED_THINKING

@@ -12,7 +12,7 @@ import orjson
 from gateway.catalogue import Deployment
 from gateway.errors import MalformedAnswer, UpstreamError
 from gateway.providers.adapt import adapted_request
-from gateway.providers.anthropic_answers import StreamTranslator, from_messages_response
+from gateway.providers.anthropic_answers import StreamTranslator, from_messages_response, thinking_turn
 from gateway.providers.anthropic_translate import to_messages_request
 from gateway.providers.base import Completion
 from gateway.providers.http import SSEReader, UpstreamClients, error_detail, post, read_json, scrub
@@ -23,6 +23,7 @@ from gateway.providers.shapes import (
     completion_problem,
     usage_problem,
 )
+from gateway.providers.tool_turn_memory import THINKING, ToolTurnMemory, continued_tool_turn
 from gateway.settings import Settings
 from gateway.usage import Usage, from_anthropic, produced_chars
 
@@ -51,10 +52,12 @@ def translated(deployment: Deployment, what: str, translate: Callable[[], T], se
 class AnthropicChunkStream:
     """OpenAI chunks translated from an Anthropic event stream."""
 
-    def __init__(self, response: aiohttp.ClientResponse, deployment: Deployment, secret: str | None = None) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, deployment: Deployment, secret: str | None = None,
+                 on_whole: Callable[[list[dict[str, Any]]], None] = lambda blocks: None) -> None:
         self._deployment = deployment
         self._secret = secret
         self._translator = StreamTranslator()
+        self._on_whole = on_whole  # given the answer's thinking and tool_use blocks once its stop_reason came
         # A cut after the stop_reason leaves the answer and its usage whole (message_stop only ends the stream).
         self._events = SSEReader(response, deployment, whole=lambda: self._translator.stopped)
         self._unsent = 0  # chunks translated from the current event and not yielded yet
@@ -77,7 +80,10 @@ class AnthropicChunkStream:
             except orjson.JSONDecodeError:
                 raise UpstreamError(f"upstream {self._deployment.name} sent a stream event that is not JSON.") from None
             handle = partial(self._translator.handle, event, payload)
+            stopped = self._translator.stopped
             chunks = translated(self._deployment, event or "stream", handle, self._secret)
+            if self._translator.stopped and not stopped:
+                self._on_whole(self._translator.blocks)
             self._unsent = len(chunks)
             for chunk in chunks:
                 self._unsent -= 1
@@ -101,14 +107,20 @@ class AnthropicChunkStream:
 class AnthropicProvider:
     """Translates OpenAI requests to Messages requests and the answers back."""
 
-    def __init__(self, clients: UpstreamClients, settings: Settings) -> None:
+    def __init__(self, clients: UpstreamClients, settings: Settings, turns: ToolTurnMemory | None = None) -> None:
         self._clients = clients
         self._settings = settings
+        self._turns = turns or ToolTurnMemory()
 
-    def _request(self, deployment: Deployment,
-                 body: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, str], str | None]:
+    async def _request(self, deployment: Deployment, body: dict[str, Any],
+                       caller: str) -> tuple[str, dict[str, Any], dict[str, str], str | None]:
         """Where to send the request, the request as a Messages request, its headers and the key."""
-        request = to_messages_request(adapted_request(body, deployment), deployment.upstream_model)
+        blocks = None
+        key = continued_tool_turn(body.get("messages")) if body.get("thinking") is not None else None
+        if key is not None:
+            kept = (await self._turns.recall(THINKING, caller, [key])).get(key)
+            blocks = orjson.loads(kept) if kept else None
+        request = to_messages_request(adapted_request(body, deployment), deployment.upstream_model, blocks)
         secret = self._settings.secret(deployment.api_key_env)
         headers = {"content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION}
         if secret:
@@ -117,7 +129,7 @@ class AnthropicProvider:
 
     async def complete(self, deployment: Deployment, body: dict[str, Any], caller: str = "") -> Completion:
         """Send a non-streaming Messages request."""
-        url, request, headers, secret = self._request(deployment, body)
+        url, request, headers, secret = await self._request(deployment, body, caller)
         response = await post(self._clients.session(deployment.base_url), url, request, headers, deployment, secret)
         payload = await read_json(response, deployment)
         if payload.get("type") == "error" or ("error" in payload and "content" not in payload):
@@ -135,11 +147,19 @@ class AnthropicProvider:
             billed = from_anthropic(reported) if readable else None
             raise MalformedAnswer(f"upstream {deployment.name} returned a malformed answer: {problem}",
                                   produced_chars(payload.get("content")), billed)
+        self._remember(caller, payload.get("content") or [])
         return Completion(answer, usage if payload.get("usage") else None)
+
+    def _remember(self, caller: str, blocks: list[Any]) -> None:
+        """Keep a tool-call turn's thinking blocks, for the request that goes on from it with thinking."""
+        turn = thinking_turn([block for block in blocks if isinstance(block, dict)])
+        if turn is not None:
+            key, thinking = turn
+            self._turns.remember(THINKING, caller, key, orjson.dumps(thinking).decode())
 
     async def open_stream(self, deployment: Deployment, body: dict[str, Any], caller: str = "") -> AnthropicChunkStream:
         """Start a streaming Messages request."""
-        url, request, headers, secret = self._request(deployment, body)
+        url, request, headers, secret = await self._request(deployment, body, caller)
         headers["accept"] = "text/event-stream"
         response = await post(self._clients.session(deployment.base_url), url, request, headers, deployment, secret)
-        return AnthropicChunkStream(response, deployment, secret)
+        return AnthropicChunkStream(response, deployment, secret, partial(self._remember, caller))

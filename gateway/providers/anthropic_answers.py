@@ -40,13 +40,30 @@ def _checked_usage(usage: Any) -> Any:
     return usage
 
 
+THINKING_BLOCKS = ("thinking", "redacted_thinking")
+
+
+def thinking_turn(blocks: list[Mapping[str, Any]]) -> tuple[tuple[str, str], list[Mapping[str, Any]]] | None:
+    """A tool-call turn's (signed) thinking blocks, by its first tool call's (id, name): what Messages wants back at
+    the start of that turn when the conversation goes on with thinking (None: no tool call, or no thinking)."""
+    thinking = [block for block in blocks if block.get("type") in THINKING_BLOCKS]
+    first = next((block for block in blocks if block.get("type") == "tool_use"), None)
+    if not thinking or first is None or not isinstance(first.get("id"), str) or not isinstance(first.get("name"), str):
+        return None
+    return (first["id"], first["name"]), thinking
+
+
 def from_messages_response(response: Mapping[str, Any]) -> tuple[dict[str, Any], Usage]:
-    """An OpenAI chat.completion (and normalised usage) from an Anthropic Messages response."""
+    """An OpenAI chat.completion (and normalised usage) from an Anthropic Messages response; thinking is given as
+    `reasoning_content` (as DeepSeek's and vLLM's APIs give theirs)."""
     blocks = response.get("content") or []
     text = "".join(block.get("text", "") for block in blocks if block.get("type") == "text")
     tool_calls = [_tool_call(block) for block in blocks if block.get("type") == "tool_use"]
+    reasoning = "".join(block.get("thinking") or "" for block in blocks if block.get("type") == "thinking")
     usage = from_anthropic(_checked_usage(response.get("usage")))
     message: dict[str, Any] = {"role": "assistant", "content": text or (None if tool_calls else "")}
+    if reasoning:
+        message["reasoning_content"] = reasoning
     if tool_calls:
         message["tool_calls"] = tool_calls
     body = {
@@ -68,7 +85,8 @@ def from_messages_response(response: Mapping[str, Any]) -> tuple[dict[str, Any],
 
 
 class StreamTranslator:
-    """Turns Anthropic stream events into OpenAI chunks, tracking cumulative usage."""
+    """Turns Anthropic stream events into OpenAI chunks, tracking cumulative usage; thinking is streamed as
+    `reasoning_content` (so a stream says something while the model thinks) and its blocks are kept whole."""
 
     def __init__(self) -> None:
         self._id = "chatcmpl-"
@@ -85,6 +103,8 @@ class StreamTranslator:
         self._role_pending = True
         self.stopped = False  # a stop_reason arrived: the answer is whole (message_stop only ends the stream)
         self.finished = False
+        self.blocks: list[dict[str, Any]] = []  # the thinking and tool_use blocks, as Messages would send them back
+        self._block_at: dict[int, dict[str, Any]] = {}
 
     @property
     def usage(self) -> Usage | None:
@@ -114,6 +134,12 @@ class StreamTranslator:
             return []
         if kind == "content_block_start":
             block = data.get("content_block") or {}
+            if block.get("type") in (*THINKING_BLOCKS, "tool_use"):
+                kept = {**block}
+                self.blocks.append(kept)
+                self._block_at[data.get("index", 0)] = kept
+            if block.get("type") == "thinking" and block.get("thinking"):
+                return [self._chunk({"reasoning_content": block["thinking"]})]
             if block.get("type") == "tool_use":
                 tool_index = len(self._tool_index_of_block)
                 self._tool_index_of_block[data.get("index", 0)] = tool_index
@@ -128,6 +154,8 @@ class StreamTranslator:
             delta = data.get("delta") or {}
             if delta.get("type") == "text_delta" and delta.get("text"):
                 return [self._chunk({"content": delta["text"]})]
+            if delta.get("type") in ("thinking_delta", "signature_delta"):
+                return self._thinking(data.get("index", 0), delta)
             if delta.get("type") == "input_json_delta" and delta.get("partial_json"):
                 self._no_arguments_yet.pop(data.get("index", 0), None)
                 tool_index = self._tool_index_of_block.get(data.get("index", 0), 0)
@@ -154,7 +182,19 @@ class StreamTranslator:
         if kind == "error":
             error = data.get("error") or {}
             raise UpstreamError(f"Anthropic stream error: {error.get('type', 'error')}: {error.get('message', '')}")
-        return []  # ping, thinking deltas: nothing for the client
+        return []  # ping: nothing for the client
+
+    def _thinking(self, index: int, delta: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """A thinking block's text (streamed as reasoning_content) or signature (kept)."""
+        block = self._block_at.get(index)
+        if delta["type"] == "signature_delta":
+            if block is not None:
+                block["signature"] = (block.get("signature") or "") + (delta.get("signature") or "")
+            return []
+        text = delta.get("thinking") or ""
+        if block is not None:
+            block["thinking"] = (block.get("thinking") or "") + text
+        return [self._chunk({"reasoning_content": text})] if text else []
 
     def _start_arguments(self, block: int) -> list[dict[str, Any]]:
         """The arguments of a finished tool block that streamed none: those its start carried, or "{}"."""

@@ -210,8 +210,10 @@ def _continues_tool_use(messages: list[dict[str, Any]]) -> bool:
         any(block.get("type") == "tool_use" for block in messages[-2]["content"])
 
 
-def to_messages_request(body: Mapping[str, Any], upstream_model: str) -> dict[str, Any]:
-    """An Anthropic Messages request equivalent to an OpenAI chat-completions request."""
+def to_messages_request(body: Mapping[str, Any], upstream_model: str,
+                        thinking_blocks: list[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """An Anthropic Messages request equivalent to an OpenAI chat-completions request. `thinking_blocks` are those
+    the gateway kept of the tool-call turn the request's last tool results answer (tool_turn_memory.py)."""
     unsupported = unsupported_field(body)
     if unsupported is not None:
         _, param, message = unsupported
@@ -264,9 +266,12 @@ def to_messages_request(body: Mapping[str, Any], upstream_model: str) -> dict[st
             request[native] = body[native]
     if "thinking" in request and _continues_tool_use(messages):
         # With thinking on, the assistant turn whose tool calls the last results answer must start with its
-        # (signed) thinking block, which OpenAI messages cannot carry back: the turn is answered without
-        # thinking rather than refused.
-        del request["thinking"]
+        # (signed) thinking blocks, which OpenAI messages cannot carry back: those the gateway kept go back, and
+        # without them the turn is answered without thinking rather than refused.
+        if thinking_blocks:
+            messages[-2]["content"] = [*thinking_blocks, *messages[-2]["content"]]
+        else:
+            del request["thinking"]
     if body.get("stream"):
         request["stream"] = True
     return request

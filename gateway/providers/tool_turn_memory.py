@@ -6,6 +6,8 @@
 - Gemini 3 answers 400 "Function call is missing a thought_signature" to a tool call sent back without the
   signature it came with (`extra_content.google.thought_signature` on its OpenAI-compatible endpoint;
   ai.google.dev/gemini-api/docs/thought-signatures).
+- Anthropic's Messages API, with extended thinking on, wants the tool-call turn that the last tool results answer
+  to start with its signed thinking blocks, which OpenAI messages have no place for.
 
 OpenAI clients rebuild the assistant message from `content` and `tool_calls` and leave these out, and a turn
 another model answered never had them. So the gateway remembers them from the answers of the deployments that
@@ -28,7 +30,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("gateway.providers")
 
-REASONING, SIGNATURE = "reasoning", "signature"  # what is kept: a turn's reasoning, a call's thought signature
+# What is kept: a turn's reasoning (DeepSeek), a call's thought signature (Gemini), a turn's thinking blocks (Claude).
+REASONING, SIGNATURE, THINKING = "reasoning", "signature", "thinking"
 # In process: at most this many characters, counting ENTRY_COST for each entry; the least recently used goes first.
 MEMORY_CHARS = 32 * 1024 * 1024
 ENTRY_COST = 256
@@ -80,6 +83,20 @@ def calls_lacking_signature(messages: Any) -> list[tuple[int, int, CallKey | Non
     """The tool calls sent without their thought signature, as (message index, call index, the call's key)."""
     return [(index, position, call_key(call)) for index, message in _tool_turns(messages)
             for position, call in enumerate(message["tool_calls"]) if thought_signature(call) is None]
+
+
+def continued_tool_turn(messages: Any) -> CallKey | None:
+    """The key of the tool-call turn a conversation goes on from (its last assistant message, when tool results
+    follow it), or None."""
+    if not isinstance(messages, list):
+        return None
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        if isinstance(message, dict) and message.get("role") == "assistant":
+            calls = message.get("tool_calls")
+            answered = any(isinstance(m, dict) and m.get("role") == "tool" for m in messages[index + 1:])
+            return call_key(calls[0]) if isinstance(calls, list) and calls and answered else None
+    return None
 
 
 def shared_key(kind: str, scope: str, key: CallKey) -> str:
