@@ -58,7 +58,7 @@ def build_context(settings: Settings, metrics: GatewayMetrics, recorders: Sequen
     turns = ToolTurnMemory(shared=state if isinstance(state, RedisState) else None)
     providers = {
         "openai_compat": OpenAICompatProvider(clients, settings, turns, metrics.tool_turn_fallback),
-        "anthropic": AnthropicProvider(clients, settings, turns),
+        "anthropic": AnthropicProvider(clients, settings, turns, metrics.tool_turn_fallback),
         "simulated": SimulatedProvider(),
     }
     breakers = CircuitBreakers(settings.breaker_failures, settings.breaker_cooldown_s,

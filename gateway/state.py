@@ -32,6 +32,8 @@ return tostring(current)
 """
 
 
+SHARED_WARNING_EVERY_S = 60.0  # how often a failing shared-only operation is logged
+
 class StateStore(Protocol):
     """Small values with a time to live, shared across replicas when backed by Redis."""
 
@@ -128,6 +130,7 @@ class RedisState:
         # Settlements owed to Redis counters while it was unreachable, applied when it returns.
         self._owed: deque[tuple[str, float, float]] = deque(maxlen=100_000)
         self._repaying: asyncio.Task | None = None
+        self._shared_warned_at = -SHARED_WARNING_EVERY_S
 
     def _down(self, exc: BaseException) -> None:
         if self._up:
@@ -191,7 +194,11 @@ class RedisState:
         try:
             return await remote()
         except (redis.exceptions.RedisError, OSError) as exc:
-            log.debug("shared-only Redis operation failed: %s", exc)
+            now = time.monotonic()
+            if now - self._shared_warned_at >= SHARED_WARNING_EVERY_S:  # (a full Redis fails every write)
+                self._shared_warned_at = now
+                log.warning("Redis refused a shared-only operation (%s: %s): what replicas share is kept in "
+                            "process only until it answers", exc.__class__.__name__, exc)
             return failed
 
     async def incr(self, key: str, amount: float, ttl_s: float) -> float:

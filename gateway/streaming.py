@@ -85,6 +85,8 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
             for choice in choices:
                 delta = choice.get("delta") or {}
                 streamed_chars += len(delta.get("content") or "")
+                reasoning = delta.get("reasoning_content")  # thinking is billed as output too
+                streamed_chars += len(reasoning) if isinstance(reasoning, str) else 0
                 if validate and delta.get("tool_calls"):
                     for call in delta["tool_calls"]:
                         streamed_chars += len((call.get("function") or {}).get("arguments") or "")

@@ -180,11 +180,13 @@ def produced_chars(part: Any) -> int:
 
 
 def answer_chars(answer: Mapping[str, Any]) -> int:
-    """The characters a chat.completion produced: every choice's content and tool-call arguments."""
+    """The characters a chat.completion produced: every choice's content, reasoning and tool-call arguments."""
     chars = 0
     for choice in answer.get("choices") or ():
         message = choice.get("message") or {}
         chars += len(message.get("content") or "")
+        reasoning = message.get("reasoning_content")
+        chars += len(reasoning) if isinstance(reasoning, str) else 0
         for call in message.get("tool_calls") or ():
             chars += len((call.get("function") or {}).get("arguments") or "")
             chars += len((call.get("custom") or {}).get("input") or "")

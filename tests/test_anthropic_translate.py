@@ -321,7 +321,28 @@ def test_streamed_thinking_is_reasoning_content_and_its_signed_blocks_are_kept()
     assert deltas[2]["tool_calls"][0]["id"] == "toolu_1"
     assert thinking_turn(translator.blocks) == (("toolu_1", "get_weather"), [
         {"type": "thinking", "thinking": "Oslo first.", "signature": "EqQBCgIYAh=="},
-        {"type": "redacted_thinking", "data": "ZW5j"}])
+        {"type": "redacted_thinking", "data": "ZW5j"}, {"type": "tool_use", "id": "toolu_1"}])
+
+
+def test_interleaved_thinking_goes_back_in_its_place_and_thinking_must_be_text():
+    answer = [{"type": "thinking", "thinking": "First Oslo.", "signature": "s1"},
+              {"type": "text", "text": "Checking."},
+              {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Oslo"}},
+              {"type": "redacted_thinking", "data": "ZW5j"},
+              {"type": "tool_use", "id": "toolu_2", "name": "get_time", "input": {}}]
+    key, sequence = thinking_turn(answer)
+    assert key == ("toolu_1", "get_weather")
+    calls = [{"id": "toolu_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Oslo"}'}},
+             {"id": "toolu_2", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}]
+    messages = [{"role": "user", "content": "Weather and time in Oslo?"},
+                {"role": "assistant", "content": "Checking.", "tool_calls": calls},
+                {"role": "tool", "tool_call_id": "toolu_1", "content": "12C"},
+                {"role": "tool", "tool_call_id": "toolu_2", "content": "noon"}]
+    request = to_messages_request({"messages": messages, "thinking": {"type": "adaptive"}}, "m", sequence)
+    assert request["messages"][1]["content"] == [answer[0], answer[1], answer[2], answer[3], answer[4]]
+    with pytest.raises(ValueError, match="thinking is int"):
+        StreamTranslator().handle("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                                          "delta": {"type": "thinking_delta", "thinking": 5}})
 
 
 def test_streamed_tool_without_arguments_gets_an_empty_object():

@@ -4,6 +4,7 @@ signature (else a turn's first call gets the skip sentinel)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -223,6 +224,12 @@ async def test_the_next_tool_turn_may_reach_another_replica(start_gateway, upstr
     first = openai.AsyncOpenAI(base_url=first_replica.base_url, api_key=MASTER_KEY, max_retries=0)
     second = openai.AsyncOpenAI(base_url=second_replica.base_url, api_key=MASTER_KEY, max_retries=0)
     await first.chat.completions.create(model="deepseek-v4-pro", messages=[ASK], tools=TOOLS)
+    shared = aioredis.Redis.from_url(url)
+    for _ in range(100):  # the first replica writes to Redis in the background, after answering
+        if await shared.keys("gw:turn:reasoning:*"):
+            break
+        await asyncio.sleep(0.02)
+    await shared.aclose()
     await second.chat.completions.create(model="deepseek-v4-pro", messages=follow_up(), tools=TOOLS)
     sent = upstream.seen[-1].body
     assert sent["messages"][1]["reasoning_content"] == "Look up Oslo." and "thinking" not in sent
@@ -415,3 +422,34 @@ def test_a_tool_loop_through_claude_keeps_thinking(gateway, upstream, stream):
     assert answer.choices[0].message.content == "It is 12 C and raining in Oslo."
     sent = upstream.seen[-1].body
     assert sent["thinking"] == thinking["thinking"] and sent["messages"][1]["content"][0] == SIGNED_THINKING
+    # Thinking disabled asks for no blocks; a turn the gateway did not keep goes without thinking (counted).
+    client.chat.completions.create(model="claude-opus-4.7", messages=follow_up(oslo), tools=TOOLS,
+                                   extra_body={"thinking": {"type": "disabled"}})
+    assert upstream.seen[-1].body["messages"][1]["content"][0]["type"] == "tool_use"
+    assert "thinking" not in upstream.seen[-1].body
+    client.chat.completions.create(model="claude-opus-4.7", messages=follow_up({**CALL, "id": "toolu_02"}),
+                                   tools=TOOLS, extra_body=thinking)
+    assert "thinking" not in upstream.seen[-1].body
+    assert fallbacks(gateway, "thinking", "claude-opus-4.7@anthropic") == "1.0"
+
+
+def test_a_cut_thinking_stream_is_charged_for_its_thinking(gateway, upstream):
+    thought = "Considering the weather in Oslo. " * 250  # 8,250 characters of thinking, then the stream is cut
+    events = [("message_start", {"type": "message_start", "message": {"id": "msg_1", "model": "claude",
+                                                                      "usage": {"input_tokens": 20, "output_tokens": 1}}}),
+              ("content_block_start", {"type": "content_block_start", "index": 0,
+                                       "content_block": {"type": "thinking", "thinking": "", "signature": ""}}),
+              ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                       "delta": {"type": "thinking_delta", "thinking": thought}})]
+    upstream.handler = lambda path, body: Reply(sse=events)  # (ends without message_stop: a cut)
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    chunks = []
+    with pytest.raises(openai.APIError, match="ended the stream before message_stop"):  # (the error event)
+        for chunk in client.chat.completions.create(model="claude-opus-4.7", messages=[ASK], stream=True,
+                                                    extra_body={"thinking": {"type": "enabled", "budget_tokens": 4096}}):
+            chunks.append(chunk)
+    assert "".join(getattr(c.choices[0].delta, "reasoning_content", None) or "" for c in chunks if c.choices) == thought
+    metrics = httpx.get(gateway.base_url.replace("/v1", "/metrics")).text
+    output = next(line for line in metrics.splitlines()
+                  if line.startswith('gateway_tokens_total{kind="output",model="claude-opus-4.7"}'))
+    assert float(output.rsplit(" ", 1)[1]) >= len(thought) // 4  # not the 1 token message_start reported

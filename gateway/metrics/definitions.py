@@ -66,9 +66,9 @@ UPSTREAM_DURATION = _h("gateway_upstream_duration_seconds", "Latency of one upst
 # Dispatch.
 FALLBACKS = _c("gateway_fallbacks", "Attempts after the first needed to serve a request.", "model")
 RETRIES = _c("gateway_retries", "Retries of an upstream call on the same deployment.", "deployment")
-TOOL_TURN_FALLBACKS = _c("gateway_tool_turn_fallbacks", "Requests whose earlier tool calls went without what their "
-                         "API wants back: thinking disabled (reasoning) or Gemini's skip signature (signature).",
-                         "deployment", "kind")
+TOOL_TURN_FALLBACKS = _c("gateway_tool_turn_fallbacks", "Upstream attempts whose earlier tool calls went without "
+                         "what their API wants back: DeepSeek thinking disabled (reasoning), Gemini's skip signature "
+                         "(signature), Claude's thinking left out (thinking).", "deployment", "kind")
 TOOL_REPAIRS = _c("gateway_tool_call_repairs", "Tool calls repaired or escalated after failing validation.", "model")
 CIRCUIT_STATE = _g("gateway_circuit_state", "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
                    "livemax", "deployment")

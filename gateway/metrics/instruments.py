@@ -97,7 +97,7 @@ class GatewayMetrics:
         self.role_label = LabelGuard(8)
         self.scope_label = LabelGuard(2, allowed=("key", "team"))
         self.limit_label = LabelGuard(4, allowed=("requests", "tokens"))
-        self.kind_label = LabelGuard(2, allowed=("reasoning", "signature"))
+        self.kind_label = LabelGuard(3, allowed=("reasoning", "signature", "thinking"))
         self._upstream_children: dict[tuple[str, bool], Histogram] = {}
 
         self._ledger_source: LedgerStats | None = None
@@ -117,7 +117,7 @@ class GatewayMetrics:
         self.retries.labels(deployment=self.deployment_label(deployment)).inc()
 
     def tool_turn_fallback(self, deployment: str, kind: str) -> None:
-        """Count a request whose earlier tool calls went without what `deployment`'s API wants back of them."""
+        """Count an upstream attempt whose earlier tool calls went without what `deployment`'s API wants back."""
         self.tool_turn_fallbacks.labels(deployment=self.deployment_label(deployment),
                                         kind=self.kind_label(kind)).inc()
 

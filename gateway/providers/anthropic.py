@@ -107,19 +107,25 @@ class AnthropicChunkStream:
 class AnthropicProvider:
     """Translates OpenAI requests to Messages requests and the answers back."""
 
-    def __init__(self, clients: UpstreamClients, settings: Settings, turns: ToolTurnMemory | None = None) -> None:
+    def __init__(self, clients: UpstreamClients, settings: Settings, turns: ToolTurnMemory | None = None,
+                 on_tool_turn_fallback: Callable[[str, str], None] = lambda deployment, kind: None) -> None:
         self._clients = clients
         self._settings = settings
         self._turns = turns or ToolTurnMemory()
+        self._on_tool_turn_fallback = on_tool_turn_fallback  # (deployment, THINKING): thinking left out
 
     async def _request(self, deployment: Deployment, body: dict[str, Any],
                        caller: str) -> tuple[str, dict[str, Any], dict[str, str], str | None]:
         """Where to send the request, the request as a Messages request, its headers and the key."""
         blocks = None
-        key = continued_tool_turn(body.get("messages")) if body.get("thinking") is not None else None
+        thinking = body.get("thinking")
+        wanted = thinking is not None and not (isinstance(thinking, dict) and thinking.get("type") == "disabled")
+        key = continued_tool_turn(body.get("messages")) if wanted else None
         if key is not None:
             kept = (await self._turns.recall(THINKING, caller, [key])).get(key)
             blocks = orjson.loads(kept) if kept else None
+            if blocks is None:
+                self._on_tool_turn_fallback(deployment.name, THINKING)
         request = to_messages_request(adapted_request(body, deployment), deployment.upstream_model, blocks)
         secret = self._settings.secret(deployment.api_key_env)
         headers = {"content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION}

@@ -43,14 +43,24 @@ def _checked_usage(usage: Any) -> Any:
 THINKING_BLOCKS = ("thinking", "redacted_thinking")
 
 
-def thinking_turn(blocks: list[Mapping[str, Any]]) -> tuple[tuple[str, str], list[Mapping[str, Any]]] | None:
-    """A tool-call turn's (signed) thinking blocks, by its first tool call's (id, name): what Messages wants back at
-    the start of that turn when the conversation goes on with thinking (None: no tool call, or no thinking)."""
-    thinking = [block for block in blocks if block.get("type") in THINKING_BLOCKS]
+def thinking_turn(blocks: list[Mapping[str, Any]]) -> tuple[tuple[str, str], list[dict[str, Any]]] | None:
+    """A tool-call turn's (signed) thinking blocks in their place among its text and tool_use blocks (those as
+    markers: `{"type": "text"}`, `{"type": "tool_use", "id": ...}`), by its first tool call's (id, name): what
+    Messages wants back, in the same order, when the conversation goes on from that turn with thinking (None: no
+    tool call, or no thinking)."""
     first = next((block for block in blocks if block.get("type") == "tool_use"), None)
-    if not thinking or first is None or not isinstance(first.get("id"), str) or not isinstance(first.get("name"), str):
+    if not any(block.get("type") in THINKING_BLOCKS for block in blocks) or first is None \
+            or not isinstance(first.get("id"), str) or not isinstance(first.get("name"), str):
         return None
-    return (first["id"], first["name"]), thinking
+    sequence: list[dict[str, Any]] = []
+    for block in blocks:
+        if block.get("type") in THINKING_BLOCKS:
+            sequence.append(dict(block))
+        elif block.get("type") == "tool_use":
+            sequence.append({"type": "tool_use", "id": block.get("id")})
+        elif block.get("type") == "text":
+            sequence.append({"type": "text"})
+    return (first["id"], first["name"]), sequence
 
 
 def from_messages_response(response: Mapping[str, Any]) -> tuple[dict[str, Any], Usage]:
@@ -59,7 +69,7 @@ def from_messages_response(response: Mapping[str, Any]) -> tuple[dict[str, Any],
     blocks = response.get("content") or []
     text = "".join(block.get("text", "") for block in blocks if block.get("type") == "text")
     tool_calls = [_tool_call(block) for block in blocks if block.get("type") == "tool_use"]
-    reasoning = "".join(block.get("thinking") or "" for block in blocks if block.get("type") == "thinking")
+    reasoning = "".join(_text(block.get("thinking") or "") for block in blocks if block.get("type") == "thinking")
     usage = from_anthropic(_checked_usage(response.get("usage")))
     message: dict[str, Any] = {"role": "assistant", "content": text or (None if tool_calls else "")}
     if reasoning:
@@ -84,6 +94,13 @@ def from_messages_response(response: Mapping[str, Any]) -> tuple[dict[str, Any],
     return body, usage
 
 
+def _text(value: Any) -> str:
+    """Thinking text as it must be: a string (anything else is a malformed event, a 502)."""
+    if not isinstance(value, str):
+        raise ValueError(f"thinking is {type(value).__name__}, not text")
+    return value
+
+
 class StreamTranslator:
     """Turns Anthropic stream events into OpenAI chunks, tracking cumulative usage; thinking is streamed as
     `reasoning_content` (so a stream says something while the model thinks) and its blocks are kept whole."""
@@ -103,7 +120,7 @@ class StreamTranslator:
         self._role_pending = True
         self.stopped = False  # a stop_reason arrived: the answer is whole (message_stop only ends the stream)
         self.finished = False
-        self.blocks: list[dict[str, Any]] = []  # the thinking and tool_use blocks, as Messages would send them back
+        self.blocks: list[dict[str, Any]] = []  # the thinking, text and tool_use blocks, in order (thinking_turn)
         self._block_at: dict[int, dict[str, Any]] = {}
 
     @property
@@ -134,12 +151,12 @@ class StreamTranslator:
             return []
         if kind == "content_block_start":
             block = data.get("content_block") or {}
-            if block.get("type") in (*THINKING_BLOCKS, "tool_use"):
+            if block.get("type") in (*THINKING_BLOCKS, "tool_use", "text"):
                 kept = {**block}
                 self.blocks.append(kept)
                 self._block_at[data.get("index", 0)] = kept
             if block.get("type") == "thinking" and block.get("thinking"):
-                return [self._chunk({"reasoning_content": block["thinking"]})]
+                return [self._chunk({"reasoning_content": _text(block["thinking"])})]
             if block.get("type") == "tool_use":
                 tool_index = len(self._tool_index_of_block)
                 self._tool_index_of_block[data.get("index", 0)] = tool_index
@@ -191,7 +208,7 @@ class StreamTranslator:
             if block is not None:
                 block["signature"] = (block.get("signature") or "") + (delta.get("signature") or "")
             return []
-        text = delta.get("thinking") or ""
+        text = _text(delta.get("thinking") or "")
         if block is not None:
             block["thinking"] = (block.get("thinking") or "") + text
         return [self._chunk({"reasoning_content": text})] if text else []

@@ -202,6 +202,26 @@ def _stops(body: Mapping[str, Any]) -> list[Any]:
     return [stop] if isinstance(stop, str) else list(stop) if isinstance(stop, list) else []
 
 
+def _with_thinking(content: list[dict[str, Any]], sequence: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """An assistant turn's blocks with its kept thinking blocks back where they were (anthropic_answers.thinking_turn:
+    Messages refuses thinking blocks moved), each text and tool_use block in the place its marker holds; blocks the
+    sequence does not place follow."""
+    texts = [block for block in content if block.get("type") == "text"]
+    calls = {block.get("id"): block for block in content if block.get("type") == "tool_use"}
+    placed: list[dict[str, Any]] = []
+    for marker in sequence:
+        if marker.get("type") == "text":
+            if texts:
+                placed.append(texts.pop(0))
+        elif marker.get("type") == "tool_use":
+            if marker.get("id") in calls:
+                placed.append(calls.pop(marker["id"]))
+        else:
+            placed.append(dict(marker))
+    unplaced = {id(block) for block in (*texts, *calls.values())}
+    return [*placed, *(block for block in content if id(block) in unplaced)]
+
+
 def _continues_tool_use(messages: list[dict[str, Any]]) -> bool:
     """Whether the conversation ends with tool results answering the last assistant turn's tool calls."""
     if len(messages) < 2 or messages[-1]["role"] != "user" or messages[-2]["role"] != "assistant":
@@ -269,7 +289,7 @@ def to_messages_request(body: Mapping[str, Any], upstream_model: str,
         # (signed) thinking blocks, which OpenAI messages cannot carry back: those the gateway kept go back, and
         # without them the turn is answered without thinking rather than refused.
         if thinking_blocks:
-            messages[-2]["content"] = [*thinking_blocks, *messages[-2]["content"]]
+            messages[-2]["content"] = _with_thinking(messages[-2]["content"], thinking_blocks)
         else:
             del request["thinking"]
     if body.get("stream"):
