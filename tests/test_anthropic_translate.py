@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from gateway.errors import InvalidRequest, UpstreamError
@@ -343,6 +345,21 @@ def test_interleaved_thinking_goes_back_in_its_place_and_thinking_must_be_text()
     with pytest.raises(ValueError, match="thinking is int"):
         StreamTranslator().handle("content_block_delta", {"type": "content_block_delta", "index": 0,
                                                           "delta": {"type": "thinking_delta", "thinking": 5}})
+
+
+def test_tool_ids_another_model_made_are_made_fit_for_messages_and_still_pair():
+    def loop(call_id: str) -> dict:
+        call = {"id": call_id, "type": "function", "function": {"name": "bash", "arguments": "{}"}}
+        return to_messages_request({"messages": [
+            {"role": "user", "content": "List files."}, {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": call_id, "content": "a.txt"}]}, "m")["messages"]
+
+    for foreign in ("functions.Bash:0", "fc_68a|rs_91b", "call_" + "x" * 70):
+        messages = loop(foreign)
+        sent = messages[1]["content"][0]["id"]
+        assert re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", sent) and messages[2]["content"][0]["tool_use_id"] == sent
+    assert loop("toolu_01Abc")[1]["content"][0]["id"] == "toolu_01Abc"  # a fitting id goes as it is
+    assert loop("functions.Bash:0")[1]["content"][0]["id"] != loop("functions.Bash_0")[1]["content"][0]["id"]
 
 
 def test_streamed_tool_without_arguments_gets_an_empty_object():

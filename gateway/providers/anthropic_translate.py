@@ -9,6 +9,8 @@ UnsupportedByDeployment, so that dispatch moves on to the plan's next (OpenAI-co
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +20,10 @@ from gateway.errors import InvalidRequest, UnsupportedByDeployment
 from gateway.toolcalls import is_function_tool, tool_name
 
 DEFAULT_MAX_TOKENS = 8192
+# Messages refuses a tool_use id (and the tool_use_id of its result) outside this pattern ("String should match
+# pattern '^[a-zA-Z0-9_-]+$'"); a conversation that another model began may carry one (Kimi's
+# "functions.Bash:0", OpenAI Responses ids with "|"): github.com/langchain-ai/langchain/pull/37756.
+TOOL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 JSON_OBJECT_INSTRUCTION = "Respond with one valid JSON object and nothing else."
 
 
@@ -77,6 +83,16 @@ def _content_blocks(content: Any) -> list[dict[str, Any]]:
     return blocks
 
 
+def tool_id(value: Any) -> Any:
+    """A tool call id as Messages takes it: as it is when it fits TOOL_ID, else its characters outside the pattern
+    as "_", cut, and a digest of the whole id (so that a call and its result still pair, and distinct ids stay
+    distinct). Anything but a string is left for Messages to refuse."""
+    if not isinstance(value, str) or TOOL_ID.fullmatch(value):
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()[:12]
+    return f"{re.sub(r'[^a-zA-Z0-9_-]', '_', value)[:51]}_{digest}"
+
+
 def _tool_use_blocks(tool_calls: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     blocks = []
     for call in tool_calls:
@@ -92,7 +108,8 @@ def _tool_use_blocks(tool_calls: list[Mapping[str, Any]]) -> list[dict[str, Any]
                 f"assistant tool call {call.get('id')!r} has arguments that are not valid JSON",
                 param="messages",
             ) from None
-        blocks.append({"type": "tool_use", "id": call.get("id"), "name": function.get("name"), "input": parsed})
+        blocks.append({"type": "tool_use", "id": tool_id(call.get("id")), "name": function.get("name"),
+                       "input": parsed})
     return blocks
 
 
@@ -125,7 +142,7 @@ def _translate_messages(openai_messages: list[Mapping[str, Any]]) -> tuple[list[
             images = isinstance(content, list) and any(
                 isinstance(part, Mapping) and part.get("type") == "image_url" for part in content)
             output = _content_blocks(content) if images else _text_of(content)
-            _append(messages, "user", [{"type": "tool_result", "tool_use_id": message.get("tool_call_id"),
+            _append(messages, "user", [{"type": "tool_result", "tool_use_id": tool_id(message.get("tool_call_id")),
                                         "content": output}])
         else:
             raise UnsupportedByDeployment(f"messages with role {role!r} cannot be sent to an Anthropic deployment",
