@@ -51,6 +51,7 @@ class Deployment:
     developer_role: bool = True  # False: OpenAI's developer messages are sent as system messages
     tool_turn_reasoning: bool = False  # True: earlier tool-call turns are sent with their reasoning_content
     thought_signatures: bool = False  # True: earlier tool calls are sent with their thought signatures
+    text_content: bool = False  # True: a message's all-text content parts are sent as one string
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +186,7 @@ def _deployment(spec: DeploymentSpec, model: str, context_window: int, path: tup
         developer_role=spec.developer_role,
         tool_turn_reasoning=spec.tool_turn_reasoning,
         thought_signatures=spec.thought_signatures,
+        text_content=spec.text_content,
     )
 
 

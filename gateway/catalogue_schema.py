@@ -133,6 +133,7 @@ class DeploymentSpec(Strict):
     developer_role: bool = True  # false: developer messages are sent as system messages
     tool_turn_reasoning: bool = False  # true: earlier tool-call turns go back with their reasoning_content
     thought_signatures: bool = False  # true: earlier tool calls go back with their thought signatures (Gemini 3)
+    text_content: bool = False  # true: a message's content given as text parts only is sent as one string
     simulation: SimulationSpec = SimulationSpec()
     prices: list[PriceSpec] = []
     self_hosted_cost: SelfHostedCostSpec | None = None

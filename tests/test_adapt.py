@@ -87,3 +87,32 @@ def test_a_json_schema_request_for_v4_pro_skips_deepseeks_api(gateway, upstream)
     assert raw.headers["x-gateway-attempts"] == "1"
     assert [seen.path for seen in upstream.seen] == ["/deepseek-v4-pro@together/v1/chat/completions"]
     assert upstream.seen[-1].body["max_tokens"] == 40 and "max_completion_tokens" not in upstream.seen[-1].body
+
+
+def test_text_parts_go_to_deepseeks_api_as_one_string():
+    parts = [{"type": "text", "text": "You are terse."}, {"type": "text", "text": "Cite sources.",
+                                                          "cache_control": {"type": "ephemeral"}}]
+    image = [{"type": "text", "text": "What is this?"}, {"type": "image_url", "image_url": {"url": "data:,"}}]
+    body = {"messages": [{"role": "system", "content": parts}, {"role": "user", "content": image},
+                         {"role": "tool", "tool_call_id": "c1", "content": [{"type": "text", "text": "12C"}]}]}
+    sent = adapted_request(body, deployment("deepseek-v4-flash@deepseek"))
+    assert [m["content"] for m in sent["messages"]] == ["You are terse.\n\nCite sources.", image, "12C"]
+    assert body["messages"][0]["content"] is parts  # the client's request is not changed
+    assert adapted_request(body, deployment("deepseek-v4-pro@together")) is body  # OpenAI-compatible hosts take parts
+
+
+def test_an_sdk_request_with_text_parts_is_served_by_deepseeks_api(gateway, upstream):
+    def deepseek_like(path, body):
+        if "@deepseek/" in path and any(isinstance(m.get("content"), list) for m in body["messages"]):
+            return Reply(status=400, json={"error": {"message": "Failed to deserialize the JSON body into the target "
+                                                     "type: messages[0]: invalid type: sequence, expected a string",
+                                                     "type": "invalid_request_error"}})
+        return Reply(json=openai_answer(body))
+
+    upstream.handler = deepseek_like
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(model="deepseek-v4-pro", messages=[
+        {"role": "system", "content": [{"type": "text", "text": "Be terse."}]},
+        {"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "text", "text": "there"}]}])
+    assert raw.headers["x-gateway-deployment"] == "deepseek-v4-pro@deepseek"
+    assert [m["content"] for m in upstream.seen[-1].body["messages"]] == ["Be terse.", "Hi\n\nthere"]

@@ -61,6 +61,8 @@ def adapted_request(body: dict[str, Any], deployment: Deployment, recalled: Reca
         body = token_cap(body, deployment.max_tokens_param)
     if not deployment.developer_role:
         body = developer_as_system(body)
+    if deployment.text_content:
+        body = text_parts_joined(body)
     if deployment.tool_turn_reasoning:
         body = with_tool_turn_reasoning(body, (recalled or NOTHING_RECALLED).reasoning)
     if deployment.thought_signatures:
@@ -123,6 +125,27 @@ def without_message_fields(body: dict[str, Any], names: frozenset[str]) -> dict[
     kept = [{key: value for key, value in m.items() if key not in names}
             if isinstance(m, dict) and not names.isdisjoint(m) else m for m in messages]
     return {**body, "messages": kept}
+
+
+TEXT_PARTS_SEPARATOR = "\n\n"
+
+
+def text_parts_joined(body: dict[str, Any]) -> dict[str, Any]:
+    """The request with each message whose content is text parts only (`[{"type": "text", "text": ...}]`, as OpenAI
+    SDKs and agent frameworks send system prompts and tool results) given that text as one string, for an API that
+    takes content as a string only (DeepSeek's: "messages[2]: invalid type: sequence, expected a string")."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not any(_text_parts_only(m) for m in messages):
+        return body
+    joined = [{**m, "content": TEXT_PARTS_SEPARATOR.join(part["text"] for part in m["content"])}
+              if _text_parts_only(m) else m for m in messages]
+    return {**body, "messages": joined}
+
+
+def _text_parts_only(message: Any) -> bool:
+    content = message.get("content") if isinstance(message, dict) else None
+    return isinstance(content, list) and all(
+        isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str) for part in content)
 
 
 def developer_as_system(body: dict[str, Any]) -> dict[str, Any]:
