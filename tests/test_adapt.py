@@ -116,3 +116,11 @@ def test_an_sdk_request_with_text_parts_is_served_by_deepseeks_api(gateway, upst
         {"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "text", "text": "there"}]}])
     assert raw.headers["x-gateway-deployment"] == "deepseek-v4-pro@deepseek"
     assert [m["content"] for m in upstream.seen[-1].body["messages"]] == ["Be terse.", "Hi\n\nthere"]
+
+
+def test_gpt_55_refuses_a_logit_bias_and_takes_an_empty_one():
+    gpt = deployment("gpt-5.5@openai")
+    with pytest.raises(UnsupportedByDeployment, match="'logit_bias'") as caught:
+        adapted_request({"messages": HI, "logit_bias": {"1734": -100}}, gpt)
+    assert caught.value.param == "logit_bias"
+    assert adapted_request({"messages": HI, "logit_bias": {}}, gpt) == {"messages": HI}

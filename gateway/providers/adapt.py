@@ -23,7 +23,7 @@ from gateway.providers.tool_turn_memory import CallKey, calls_lacking_signature,
 # OpenAI's defaults; top_k (an Anthropic extra) has none a client could mean, so any value is refused.
 SAMPLING_DEFAULTS: dict[str, float | None] = {"temperature": 1, "top_p": 1, "top_k": None}
 # A refused field sent at OpenAI's default for it asks for nothing: it is left out rather than refused.
-REFUSED_AT_DEFAULT_IS_DROPPED: dict[str, object] = {"frequency_penalty": 0, "presence_penalty": 0}
+REFUSED_AT_DEFAULT_IS_DROPPED: dict[str, object] = {"frequency_penalty": 0, "presence_penalty": 0, "logit_bias": {}}
 TOKEN_CAPS = ("max_tokens", "max_completion_tokens")
 THINKING_OFF = {"type": "disabled"}
 # What Gemini takes on a call it did not make (another model's, or one whose signature is lost), per its docs.
