@@ -6,8 +6,10 @@ sampling other than the default). A request carrying one is an `UnsupportedByDep
 to the plan's next deployment (asked for by name, the client gets a 400 naming the field). Fields that only
 mean something to OpenAI's own platform (`store`, `metadata`) are left out where the catalogue says so, the
 output cap goes by the name the deployment reads, developer messages go as system messages to an API
-that knows no developer role (DeepSeek's), and earlier tool-call turns get back what the API wants of them
-(DeepSeek's reasoning, Gemini's thought signatures: providers/tool_turn_memory.py).
+that knows no developer role (DeepSeek's), text parts go as one string to an API that takes strings only
+(DeepSeek's), fields another model's answer carried are left out of the messages for a strict API, and
+earlier tool-call turns get back what the API wants of them (DeepSeek's reasoning, Gemini's thought
+signatures: providers/tool_turn_memory.py).
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ class Recalled:
 
 
 NOTHING_RECALLED = Recalled()
-
 
 
 def adapted_request(body: dict[str, Any], deployment: Deployment, recalled: Recalled | None = None) -> dict[str, Any]:

@@ -151,7 +151,7 @@ class OpenAICompatProvider:
 
     async def _recalled(self, deployment: Deployment, body: dict[str, Any], caller: str) -> Recalled | None:
         """What the memory holds of the earlier tool calls this deployment wants something back of; counts the
-        requests that go without some of it (thinking disabled, a skip signature)."""
+        attempts that go without some of it (thinking disabled, a skip signature)."""
         if not (deployment.tool_turn_reasoning or deployment.thought_signatures):
             return None
         messages = body.get("messages")
