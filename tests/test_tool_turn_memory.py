@@ -453,3 +453,36 @@ def test_a_cut_thinking_stream_is_charged_for_its_thinking(gateway, upstream):
     output = next(line for line in metrics.splitlines()
                   if line.startswith('gateway_tokens_total{kind="output",model="claude-opus-4.7"}'))
     assert float(output.rsplit(" ", 1)[1]) >= len(thought) // 4  # not the 1 token message_start reported
+
+
+def test_one_tool_loop_across_claude_gemini_and_deepseek(gateway, upstream):
+    """A conversation the SDK keeps as the gateway answered it (the assistant message as returned, reasoning
+    included) moves from Claude to Gemini to DeepSeek: each API gets the history in a shape it takes."""
+    known = {"role", "content", "tool_calls", "tool_call_id", "name"}
+
+    def handler(path: str, body: dict[str, Any]) -> Reply:
+        if path.endswith("/v1/messages"):
+            return claude_like(path, body)
+        if "@google/" in path:
+            unknown = {key for message in body["messages"] for key in message} - known
+            if unknown:  # Gemini's endpoint refuses names it does not know
+                return Reply(status=400, json=[{"error": {"code": 400, "status": "INVALID_ARGUMENT", "message":
+                                                          f"Invalid JSON payload received. Unknown name {unknown}"}}])
+            return gemini_like(path, body)
+        return deepseek_like(path, body)
+
+    upstream.handler = handler
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    first = client.chat.completions.create(model="claude-opus-4.7", messages=[ASK], tools=TOOLS,
+                                           extra_body={"thinking": {"type": "enabled", "budget_tokens": 2048}})
+    turn = first.choices[0].message.model_dump(exclude_none=True)
+    assert turn["reasoning_content"] == "Look up Oslo."
+    history = [ASK, turn, {"role": "tool", "tool_call_id": turn["tool_calls"][0]["id"], "content": "12 C, rain"}]
+    for model in ("gemini-3.1-pro", "deepseek-v4-pro"):
+        answer = client.chat.completions.create(model=model, messages=history, tools=TOOLS)
+        assert answer.choices[0].message.content == "It is 12 C and raining in Oslo.", model
+    sent_to_gemini, sent_to_deepseek = (seen.body for seen in upstream.seen[-2:])
+    assert sent_to_gemini["messages"][1]["tool_calls"][0]["extra_content"] == \
+        {"google": {"thought_signature": SKIP_SIGNATURE}}
+    assert sent_to_deepseek["messages"][1]["reasoning_content"] == "Look up Oslo."  # Claude's, as the client kept it
+    assert "thinking" not in sent_to_deepseek
