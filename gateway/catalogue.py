@@ -19,6 +19,7 @@ from gateway.yamllines import Located, YamlFileError, read_with_lines, render
 CATALOGUE_FILE = "models.yaml"
 PROVIDER_KINDS = frozenset(get_args(Provider))
 MESSAGES_PREFIX = "messages."  # a `drops` entry naming a field of each message
+TOOL_CALLS_PREFIX = "messages.tool_calls."  # ... or of each tool call in them
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ class Deployment:
     refuses: tuple[tuple[str, str], ...] = ()  # (field, kind or "")
     drops: frozenset[str] = frozenset()
     message_drops: frozenset[str] = frozenset()  # left out of every message
+    tool_call_drops: frozenset[str] = frozenset()  # left out of every tool call in the messages
     developer_role: bool = True  # False: OpenAI's developer messages are sent as system messages
     tool_turn_reasoning: bool = False  # True: earlier tool-call turns are sent with their reasoning_content
     thought_signatures: bool = False  # True: earlier tool calls are sent with their thought signatures
@@ -182,7 +184,9 @@ def _deployment(spec: DeploymentSpec, model: str, context_window: int, path: tup
         refuses=tuple(tuple(entry.partition(":")[::2]) for entry in spec.refuses),
         drops=frozenset(entry for entry in spec.drops if not entry.startswith(MESSAGES_PREFIX)),
         message_drops=frozenset(entry.removeprefix(MESSAGES_PREFIX) for entry in spec.drops
-                                if entry.startswith(MESSAGES_PREFIX)),
+                                if entry.startswith(MESSAGES_PREFIX) and not entry.startswith(TOOL_CALLS_PREFIX)),
+        tool_call_drops=frozenset(entry.removeprefix(TOOL_CALLS_PREFIX) for entry in spec.drops
+                                  if entry.startswith(TOOL_CALLS_PREFIX)),
         developer_role=spec.developer_role,
         tool_turn_reasoning=spec.tool_turn_reasoning,
         thought_signatures=spec.thought_signatures,

@@ -128,8 +128,9 @@ class DeploymentSpec(Strict):
     max_tokens_param: Literal["max_tokens", "max_completion_tokens"] | None = None  # its name for the output cap
     default_sampling_only: bool = False  # refuses a temperature / top_p other than 1, and any top_k
     refuses: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]+(:[a-z_]+)?$")]] = []  # field or field:kind
-    # fields left out: OpenAI-only ones at the top, or "messages.<field>" in every message
-    drops: list[Annotated[str, StringConstraints(pattern=r"^(messages\.)?[a-z_]+$")]] = []
+    # fields left out: OpenAI-only ones at the top, "messages.<field>" in every message, or
+    # "messages.tool_calls.<field>" in every tool call of them
+    drops: list[Annotated[str, StringConstraints(pattern=r"^(messages\.(tool_calls\.)?)?[a-z_]+$")]] = []
     developer_role: bool = True  # false: developer messages are sent as system messages
     tool_turn_reasoning: bool = False  # true: earlier tool-call turns go back with their reasoning_content
     thought_signatures: bool = False  # true: earlier tool calls go back with their thought signatures (Gemini 3)

@@ -486,3 +486,12 @@ def test_one_tool_loop_across_claude_gemini_and_deepseek(gateway, upstream):
         {"google": {"thought_signature": SKIP_SIGNATURE}}
     assert sent_to_deepseek["messages"][1]["reasoning_content"] == "Look up Oslo."  # Claude's, as the client kept it
     assert "thinking" not in sent_to_deepseek
+
+
+def test_gpt_55_gets_no_gemini_signature_and_gemini_keeps_its_own():
+    body = {"model": "auto", "messages": follow_up({**CALL, "extra_content": SIGNED}, reasoning_content="Oslo.")}
+    sent = adapted_request(body, CATALOGUE.deployment("gpt-5.5@openai"))
+    assert sent["messages"][1] == {"role": "assistant", "content": None, "tool_calls": [CALL]}
+    assert body["messages"][1]["tool_calls"][0]["extra_content"] == SIGNED  # the client's request is not changed
+    kept = adapted_request(body, GEMINI)["messages"][1]
+    assert kept["tool_calls"][0]["extra_content"] == SIGNED and "reasoning_content" not in kept

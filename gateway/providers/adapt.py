@@ -51,8 +51,8 @@ def adapted_request(body: dict[str, Any], deployment: Deployment, recalled: Reca
         raise refused
     if deployment.drops and any(name in body for name in deployment.drops):
         body = {key: value for key, value in body.items() if key not in deployment.drops}
-    if deployment.message_drops:
-        body = without_message_fields(body, deployment.message_drops)
+    if deployment.message_drops or deployment.tool_call_drops:
+        body = without_message_fields(body, deployment.message_drops, deployment.tool_call_drops)
     if deployment.refuses and any(not kind and name in body for name, kind in deployment.refuses):
         # What is left of a refused field is null or at its default (a penalty of 0): left out.
         body = {key: value for key, value in body.items() if (key, "") not in deployment.refuses}
@@ -117,15 +117,32 @@ def _kind(value: Any) -> Any:
     return value.get("type") or ("function" if "function" in value else None)
 
 
-def without_message_fields(body: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
-    """The request without those fields in any message: what another model's answer carried back
-    (`reasoning_content`) and a strict API refuses as an unknown name."""
+def without_message_fields(body: dict[str, Any], names: frozenset[str],
+                           call_names: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The request without those fields in any message (`names`) or any of their tool calls (`call_names`): what
+    another model's answer carried back (`reasoning_content`, Gemini's `extra_content`) and a strict API refuses
+    as an unknown name."""
     messages = body.get("messages")
-    if not isinstance(messages, list) or not any(isinstance(m, dict) and not names.isdisjoint(m) for m in messages):
+    if not isinstance(messages, list) or not any(_carries(m, names, call_names) for m in messages):
         return body
-    kept = [{key: value for key, value in m.items() if key not in names}
-            if isinstance(m, dict) and not names.isdisjoint(m) else m for m in messages]
-    return {**body, "messages": kept}
+    return {**body, "messages": [_without(m, names, call_names) if _carries(m, names, call_names) else m
+                                 for m in messages]}
+
+
+def _carries(message: Any, names: frozenset[str], call_names: frozenset[str]) -> bool:
+    if not isinstance(message, dict):
+        return False
+    calls = message.get("tool_calls") if call_names else None
+    return not names.isdisjoint(message) or (isinstance(calls, list) and any(
+        isinstance(call, dict) and not call_names.isdisjoint(call) for call in calls))
+
+
+def _without(message: dict[str, Any], names: frozenset[str], call_names: frozenset[str]) -> dict[str, Any]:
+    kept = {key: value for key, value in message.items() if key not in names}
+    if call_names and isinstance(kept.get("tool_calls"), list):
+        kept["tool_calls"] = [{key: value for key, value in call.items() if key not in call_names}
+                              if isinstance(call, dict) else call for call in kept["tool_calls"]]
+    return kept
 
 
 TEXT_PARTS_SEPARATOR = "\n\n"
