@@ -47,6 +47,7 @@ class Deployment:
     max_tokens_param: str | None = None
     default_sampling_only: bool = False
     refuses: tuple[tuple[str, str], ...] = ()  # (field, kind or "")
+    thinking_refuses: tuple[tuple[str, str], ...] = ()  # refused unless the request turns thinking off
     drops: frozenset[str] = frozenset()
     message_drops: frozenset[str] = frozenset()  # left out of every message
     tool_call_drops: frozenset[str] = frozenset()  # left out of every tool call in the messages
@@ -182,6 +183,7 @@ def _deployment(spec: DeploymentSpec, model: str, context_window: int, path: tup
         max_tokens_param=spec.max_tokens_param,
         default_sampling_only=spec.default_sampling_only,
         refuses=tuple(tuple(entry.partition(":")[::2]) for entry in spec.refuses),
+        thinking_refuses=tuple(tuple(entry.partition(":")[::2]) for entry in spec.thinking_refuses),
         drops=frozenset(entry for entry in spec.drops if not entry.startswith(MESSAGES_PREFIX)),
         message_drops=frozenset(entry.removeprefix(MESSAGES_PREFIX) for entry in spec.drops
                                 if entry.startswith(MESSAGES_PREFIX) and not entry.startswith(TOOL_CALLS_PREFIX)),

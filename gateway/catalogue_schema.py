@@ -128,6 +128,8 @@ class DeploymentSpec(Strict):
     max_tokens_param: Literal["max_tokens", "max_completion_tokens"] | None = None  # its name for the output cap
     default_sampling_only: bool = False  # refuses a temperature / top_p other than 1, and any top_k
     refuses: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]+(:[a-z_]+)?$")]] = []  # field or field:kind
+    # as refuses, in thinking mode only: taken when the request sends thinking {"type": "disabled"}
+    thinking_refuses: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]+(:[a-z_]+)?$")]] = []
     # fields left out: OpenAI-only ones at the top, "messages.<field>" in every message, or
     # "messages.tool_calls.<field>" in every tool call of them
     drops: list[Annotated[str, StringConstraints(pattern=r"^(messages\.(tool_calls\.)?)?[a-z_]+$")]] = []

@@ -54,8 +54,11 @@ def test_the_shipped_catalogue_adapts_deepseek_gemini_and_gpt():
         adapted_request({"messages": HI, "response_format": SCHEMA_FORMAT}, deepseek)
     assert caught.value.param == "response_format"
     for forced in ("required", {"type": "function", "function": {"name": "f"}}, {"function": {"name": "f"}}):
-        with pytest.raises(UnsupportedByDeployment, match="cannot take tool_choice of type"):
+        with pytest.raises(UnsupportedByDeployment, match="cannot take tool_choice of type .* in thinking mode"):
             adapted_request({"messages": HI, "tool_choice": forced}, deepseek)
+        # ... which a request that turns thinking off does not use: it takes the forced choice.
+        unthinking = {"messages": HI, "tool_choice": forced, "thinking": {"type": "disabled"}}
+        assert adapted_request(unthinking, deepseek)["tool_choice"] == forced
     assert adapted_request({"messages": HI, "tool_choice": "auto"}, deepseek)["tool_choice"] == "auto"
     together = {"messages": HI, "response_format": SCHEMA_FORMAT}
     assert adapted_request(together, deployment("deepseek-v4-pro@together")) is together  # nothing to change
@@ -124,3 +127,17 @@ def test_gpt_55_refuses_a_logit_bias_and_takes_an_empty_one():
         adapted_request({"messages": HI, "logit_bias": {"1734": -100}}, gpt)
     assert caught.value.param == "logit_bias"
     assert adapted_request({"messages": HI, "logit_bias": {}}, gpt) == {"messages": HI}
+
+
+def test_a_forced_tool_choice_without_thinking_stays_on_deepseeks_api(gateway, upstream):
+    call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    upstream.handler = lambda path, body: Reply(json={**openai_answer(body), "choices": [{
+        "index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": None,
+                                                               "tool_calls": [call]}}]})
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}]
+    for thinking, served_by in (({"type": "disabled"}, "deepseek-v4-pro@deepseek"),
+                                ({"type": "enabled"}, "deepseek-v4-pro@together")):
+        raw = client.chat.completions.with_raw_response.create(
+            model="deepseek-v4-pro", messages=HI, tools=tools, tool_choice="required", extra_body={"thinking": thinking})
+        assert raw.headers["x-gateway-deployment"] == served_by

@@ -82,6 +82,14 @@ def refusal(body: Mapping[str, Any], deployment: Deployment) -> UnsupportedByDep
             what = f"{name} of type {kind!r}" if kind else f"'{name}'"
             return UnsupportedByDeployment(f"{deployment.name} cannot take {what}; send the request without it, "
                                            "or ask another model", param=name)
+    if deployment.thinking_refuses and not thinking_disabled(body):
+        entry = refused_entry(body, deployment.thinking_refuses)
+        if entry is not None:
+            name, kind = entry
+            what = f"{name} of type {kind!r}" if kind else f"'{name}'"
+            return UnsupportedByDeployment(
+                f"{deployment.name} cannot take {what} in thinking mode; send thinking {THINKING_OFF} with it, send "
+                "the request without it, or ask another model", param=name)
     if deployment.default_sampling_only:
         for name, default in SAMPLING_DEFAULTS.items():
             value = body.get(name)
@@ -90,6 +98,12 @@ def refusal(body: Mapping[str, Any], deployment: Deployment) -> UnsupportedByDep
                 return UnsupportedByDeployment(f"{deployment.model} takes {takes}; send the request without "
                                                f"{name}, or ask another model", param=name)
     return None
+
+
+def thinking_disabled(body: Mapping[str, Any]) -> bool:
+    """Whether the request turns thinking off (DeepSeek's and Anthropic's `thinking` parameter)."""
+    thinking = body.get("thinking")
+    return isinstance(thinking, dict) and thinking.get("type") == "disabled"
 
 
 def refused_entry(body: Mapping[str, Any], refuses: tuple[tuple[str, str], ...]) -> tuple[str, str] | None:
@@ -197,8 +211,7 @@ def with_tool_turn_reasoning(body: dict[str, Any], known: Mapping[CallKey, str])
     (another model answered it, or the client called elsewhere) sends the request with thinking disabled, which
     needs none, and without `reasoning_effort`, which means nothing then; when the client asked for thinking
     itself, the deployment cannot take the request (`UnsupportedByDeployment`: the plan moves on)."""
-    thinking = body.get("thinking")
-    if isinstance(thinking, dict) and thinking.get("type") == "disabled":
+    if thinking_disabled(body):
         return body
     lacking = turns_lacking_reasoning(body.get("messages"))
     if not lacking:
@@ -212,7 +225,7 @@ def with_tool_turn_reasoning(body: dict[str, Any], known: Mapping[CallKey, str])
             unknown = True
     adapted = {**body, "messages": messages}
     if unknown:
-        if thinking is not None:  # the client asked for thinking (Anthropic's shape, say): another route may serve
+        if body.get("thinking") is not None:  # asked for (in Anthropic's shape, say): another route may serve
             raise UnsupportedByDeployment(
                 "this deployment's thinking mode needs the reasoning_content of every earlier tool-call turn, and "
                 "the gateway does not know them all; send them back, set thinking to disabled, or ask another model",

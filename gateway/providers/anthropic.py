@@ -11,7 +11,7 @@ import orjson
 
 from gateway.catalogue import Deployment
 from gateway.errors import MalformedAnswer, UpstreamError
-from gateway.providers.adapt import adapted_request
+from gateway.providers.adapt import adapted_request, thinking_disabled
 from gateway.providers.anthropic_answers import StreamTranslator, from_messages_response, thinking_turn
 from gateway.providers.anthropic_translate import to_messages_request
 from gateway.providers.base import Completion
@@ -118,8 +118,7 @@ class AnthropicProvider:
                        caller: str) -> tuple[str, dict[str, Any], dict[str, str], str | None]:
         """Where to send the request, the request as a Messages request, its headers and the key."""
         blocks = None
-        thinking = body.get("thinking")
-        wanted = thinking is not None and not (isinstance(thinking, dict) and thinking.get("type") == "disabled")
+        wanted = body.get("thinking") is not None and not thinking_disabled(body)
         key = continued_tool_turn(body.get("messages")) if wanted else None
         if key is not None:
             kept = (await self._turns.recall(THINKING, caller, [key])).get(key)

@@ -10,7 +10,7 @@ import orjson
 
 from gateway.catalogue import Deployment
 from gateway.errors import GatewayError, MalformedAnswer, UpstreamError
-from gateway.providers.adapt import Recalled, adapted_request
+from gateway.providers.adapt import Recalled, adapted_request, thinking_disabled
 from gateway.providers.base import Completion
 from gateway.providers.http import SSEReader, UpstreamClients, error_detail, post, read_json
 from gateway.providers.replicas import ReplicaFailover, home_replica, is_replica_failure
@@ -156,9 +156,7 @@ class OpenAICompatProvider:
             return None
         messages = body.get("messages")
         reasoning = signatures = None
-        thinking = body.get("thinking")
-        thinking_off = isinstance(thinking, dict) and thinking.get("type") == "disabled"
-        if deployment.tool_turn_reasoning and not thinking_off:
+        if deployment.tool_turn_reasoning and not thinking_disabled(body):
             lacking = turns_lacking_reasoning(messages)
             if lacking:
                 reasoning = await self._turns.recall(REASONING, caller, [key for _, key in lacking])
