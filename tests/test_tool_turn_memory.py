@@ -1,6 +1,7 @@
 """What APIs want back of earlier tool calls (providers/tool_turn_memory.py): DeepSeek's thinking mode the
 reasoning of each tool-call turn (else the request goes with thinking disabled), Gemini 3 each call's thought
-signature (else a turn's first call gets the skip sentinel)."""
+signature (else a turn's first call gets the skip sentinel), Claude with thinking the signed thinking blocks of
+the turn a request goes on from (else that request goes without thinking); and what other APIs refuse of them."""
 
 from __future__ import annotations
 
