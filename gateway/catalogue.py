@@ -56,6 +56,11 @@ class Deployment:
     thought_signatures: bool = False  # True: earlier tool calls are sent with their thought signatures
     text_content: bool = False  # True: a message's all-text content parts are sent as one string
 
+    @property
+    def keeps_tool_turns(self) -> bool:
+        """Whether its API wants something back of earlier tool calls (providers/tool_turn_memory.py)."""
+        return self.tool_turn_reasoning or self.thought_signatures
+
 
 @dataclass(frozen=True, slots=True)
 class Model:
@@ -182,18 +187,27 @@ def _deployment(spec: DeploymentSpec, model: str, context_window: int, path: tup
         replicas=replicas,
         max_tokens_param=spec.max_tokens_param,
         default_sampling_only=spec.default_sampling_only,
-        refuses=tuple(tuple(entry.partition(":")[::2]) for entry in spec.refuses),
-        thinking_refuses=tuple(tuple(entry.partition(":")[::2]) for entry in spec.thinking_refuses),
-        drops=frozenset(entry for entry in spec.drops if not entry.startswith(MESSAGES_PREFIX)),
-        message_drops=frozenset(entry.removeprefix(MESSAGES_PREFIX) for entry in spec.drops
-                                if entry.startswith(MESSAGES_PREFIX) and not entry.startswith(TOOL_CALLS_PREFIX)),
-        tool_call_drops=frozenset(entry.removeprefix(TOOL_CALLS_PREFIX) for entry in spec.drops
-                                  if entry.startswith(TOOL_CALLS_PREFIX)),
+        refuses=_field_kinds(spec.refuses),
+        thinking_refuses=_field_kinds(spec.thinking_refuses),
+        drops=_dropped(spec.drops, ""),
+        message_drops=_dropped(spec.drops, MESSAGES_PREFIX),
+        tool_call_drops=_dropped(spec.drops, TOOL_CALLS_PREFIX),
         developer_role=spec.developer_role,
         tool_turn_reasoning=spec.tool_turn_reasoning,
         thought_signatures=spec.thought_signatures,
         text_content=spec.text_content,
     )
+
+
+def _field_kinds(entries: list[str]) -> tuple[tuple[str, str], ...]:
+    """`refuses` entries ("field" or "field:kind") as (field, kind or "")."""
+    return tuple((name, kind) for name, _, kind in (entry.partition(":") for entry in entries))
+
+
+def _dropped(entries: list[str], prefix: str) -> frozenset[str]:
+    """The `drops` entries at one depth: the request's own fields (prefix ""), a message's, or a tool call's."""
+    return frozenset(entry.removeprefix(prefix) for entry in entries
+                     if entry.startswith(prefix) and "." not in entry.removeprefix(prefix))
 
 
 def parse_catalogue(raw: Any, lines: dict | None = None, filename: str = CATALOGUE_FILE,

@@ -54,7 +54,8 @@ def test_the_shipped_catalogue_adapts_deepseek_gemini_and_gpt():
         adapted_request({"messages": HI, "response_format": SCHEMA_FORMAT}, deepseek)
     assert caught.value.param == "response_format"
     for forced in ("required", {"type": "function", "function": {"name": "f"}}, {"function": {"name": "f"}}):
-        with pytest.raises(UnsupportedByDeployment, match="cannot take tool_choice of type .* in thinking mode"):
+        with pytest.raises(UnsupportedByDeployment,
+                           match='cannot take tool_choice of type .* in thinking mode; send thinking {"type": "disabled"}'):
             adapted_request({"messages": HI, "tool_choice": forced}, deepseek)
         # ... which a request that turns thinking off does not use: it takes the forced choice.
         unthinking = {"messages": HI, "tool_choice": forced, "thinking": {"type": "disabled"}}

@@ -64,10 +64,11 @@ def adapted_request(body: dict[str, Any], deployment: Deployment, recalled: Reca
         body = developer_as_system(body)
     if deployment.text_content:
         body = text_parts_joined(body)
+    recalled = recalled or NOTHING_RECALLED
     if deployment.tool_turn_reasoning:
-        body = with_tool_turn_reasoning(body, (recalled or NOTHING_RECALLED).reasoning)
+        body = with_tool_turn_reasoning(body, recalled.reasoning)
     if deployment.thought_signatures:
-        body = with_thought_signatures(body, (recalled or NOTHING_RECALLED).signatures)
+        body = with_thought_signatures(body, recalled.signatures)
     return body
 
 
@@ -75,21 +76,14 @@ def refusal(body: Mapping[str, Any], deployment: Deployment) -> UnsupportedByDep
     """Why `deployment` cannot take the request, or None when it can: a field its catalogue entry refuses, or
     sampling other than the default where it takes only that. Routing plans around it (RequestFacts.refusal);
     dispatch raises it for a deployment it is sent to anyway (an escalation, say)."""
-    if deployment.refuses:
-        entry = refused_entry(body, deployment.refuses)
-        if entry is not None:
-            name, kind = entry
-            what = f"{name} of type {kind!r}" if kind else f"'{name}'"
-            return UnsupportedByDeployment(f"{deployment.name} cannot take {what}; send the request without it, "
-                                           "or ask another model", param=name)
+    entry = refused_entry(body, deployment.refuses) if deployment.refuses else None
+    if entry is not None:
+        return _refused(deployment, entry, "; send the request without it, or ask another model")
     if deployment.thinking_refuses and not thinking_disabled(body):
         entry = refused_entry(body, deployment.thinking_refuses)
         if entry is not None:
-            name, kind = entry
-            what = f"{name} of type {kind!r}" if kind else f"'{name}'"
-            return UnsupportedByDeployment(
-                f"{deployment.name} cannot take {what} in thinking mode; send thinking {THINKING_OFF} with it, send "
-                "the request without it, or ask another model", param=name)
+            return _refused(deployment, entry, ' in thinking mode; send thinking {"type": "disabled"} with it, send '
+                                               "the request without it, or ask another model")
     if deployment.default_sampling_only:
         for name, default in SAMPLING_DEFAULTS.items():
             value = body.get(name)
@@ -98,6 +92,12 @@ def refusal(body: Mapping[str, Any], deployment: Deployment) -> UnsupportedByDep
                 return UnsupportedByDeployment(f"{deployment.model} takes {takes}; send the request without "
                                                f"{name}, or ask another model", param=name)
     return None
+
+
+def _refused(deployment: Deployment, entry: tuple[str, str], advice: str) -> UnsupportedByDeployment:
+    name, kind = entry
+    what = f"{name} of type {kind!r}" if kind else f"'{name}'"
+    return UnsupportedByDeployment(f"{deployment.name} cannot take {what}{advice}", param=name)
 
 
 def thinking_disabled(body: Mapping[str, Any]) -> bool:

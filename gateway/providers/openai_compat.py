@@ -152,7 +152,7 @@ class OpenAICompatProvider:
     async def _recalled(self, deployment: Deployment, body: dict[str, Any], caller: str) -> Recalled | None:
         """What the memory holds of the earlier tool calls this deployment wants something back of; counts the
         attempts that go without some of it (thinking disabled, a skip signature)."""
-        if not (deployment.tool_turn_reasoning or deployment.thought_signatures):
+        if not deployment.keeps_tool_turns:
             return None
         messages = body.get("messages")
         reasoning = signatures = None
@@ -196,7 +196,7 @@ class OpenAICompatProvider:
         except GatewayError as exc:
             self._failed(deployment, base_url, exc)
             raise
-        if (deployment.tool_turn_reasoning or deployment.thought_signatures) and body.get("tools"):
+        if deployment.keeps_tool_turns and body.get("tools"):
             self._turns.remember_answer(answer, caller, deployment.tool_turn_reasoning, deployment.thought_signatures)
         reported = answer.get("usage")
         return Completion(answer, from_openai(reported) if reported else None)
@@ -215,6 +215,6 @@ class OpenAICompatProvider:
         # moves its prefixes too, so the dispatcher's retry before the first chunk goes elsewhere.
         on_failure = (lambda exc: self._failed(deployment, base_url, exc)) if deployment.replicas else None
         capture = None
-        if (deployment.tool_turn_reasoning or deployment.thought_signatures) and body.get("tools"):
+        if deployment.keeps_tool_turns and body.get("tools"):
             capture = self._turns.capture(caller, deployment.tool_turn_reasoning, deployment.thought_signatures)
         return OpenAIChunkStream(response, deployment, on_failure, secret, body.get("n") or 1, capture)
