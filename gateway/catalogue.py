@@ -45,6 +45,7 @@ class Deployment:
     # the output cap (None: as the client sent it), whether it refuses sampling other than the default,
     # the fields it refuses ("field" or "field:kind") and those left out of what it is sent.
     max_tokens_param: str | None = None
+    non_streaming_max_tokens: int | None = None  # the largest output cap it takes unless the request streams
     default_sampling_only: bool = False
     refuses: tuple[tuple[str, str], ...] = ()  # (field, kind or "")
     thinking_refuses: tuple[tuple[str, str], ...] = ()  # refused unless the request turns thinking off
@@ -186,6 +187,7 @@ def _deployment(spec: DeploymentSpec, model: str, context_window: int, path: tup
         simulation=spec.simulation.model_dump(exclude_unset=True),
         replicas=replicas,
         max_tokens_param=spec.max_tokens_param,
+        non_streaming_max_tokens=spec.non_streaming_max_tokens,
         default_sampling_only=spec.default_sampling_only,
         refuses=_field_kinds(spec.refuses),
         thinking_refuses=_field_kinds(spec.thinking_refuses),

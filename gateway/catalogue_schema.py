@@ -126,6 +126,8 @@ class DeploymentSpec(Strict):
     self_hosted: bool = False
     # What the deployment's API takes of an OpenAI request (providers/adapt.py):
     max_tokens_param: Literal["max_tokens", "max_completion_tokens"] | None = None  # its name for the output cap
+    # the largest output cap it takes on a request that does not stream (unset: any)
+    non_streaming_max_tokens: int | None = Field(None, gt=0)
     default_sampling_only: bool = False  # refuses a temperature / top_p other than 1, and any top_k
     refuses: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]+(:[a-z_]+)?$")]] = []  # field or field:kind
     # as refuses, in thinking mode only: taken when the request sends thinking {"type": "disabled"}

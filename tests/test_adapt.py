@@ -11,7 +11,7 @@ from gateway.catalogue import load_catalogue
 from gateway.errors import UnsupportedByDeployment
 from gateway.providers.adapt import adapted_request, refused_entry, token_cap
 from tests.conftest import MASTER_KEY
-from tests.mock_upstream import Reply, openai_answer
+from tests.mock_upstream import Reply, openai_answer, openai_stream
 
 CATALOGUE = load_catalogue(Path(__file__).resolve().parents[1] / "policies")
 HI = [{"role": "user", "content": "hi"}]
@@ -142,3 +142,73 @@ def test_a_forced_tool_choice_without_thinking_stays_on_deepseeks_api(gateway, u
         raw = client.chat.completions.with_raw_response.create(
             model="deepseek-v4-pro", messages=HI, tools=tools, tool_choice="required", extra_body={"thinking": thinking})
         assert raw.headers["x-gateway-deployment"] == served_by
+
+
+def test_gemini_refuses_what_its_endpoint_does_not_know_and_is_not_sent_openai_platform_fields():
+    gemini = deployment("gemini-3.1-pro@google")
+    for name, value in (("logprobs", True), ("top_logprobs", 3), ("logit_bias", {"1734": -100}),
+                        ("verbosity", "low"), ("prediction", {"type": "content", "content": "x"})):
+        with pytest.raises(UnsupportedByDeployment, match=f"'{name}'") as caught:
+            adapted_request({"messages": HI, name: value}, gemini)
+        assert caught.value.param == name
+    # Fields that ask for nothing (logprobs off, an empty bias) or only mean something to OpenAI's platform
+    # are left out rather than refused.
+    sent = adapted_request({"messages": HI, "logprobs": False, "logit_bias": {}, "safety_identifier": "user-1",
+                            "prompt_cache_key": "k", "user": "u"}, gemini)
+    assert sent == {"messages": HI, "user": "u"}
+
+
+def test_fireworks_takes_a_large_output_cap_only_on_a_stream():
+    fireworks = deployment("deepseek-v4-pro@fireworks")
+    for name in ("max_tokens", "max_completion_tokens"):
+        with pytest.raises(UnsupportedByDeployment, match=f"{name} of at most 4096 on a request that does not "
+                                                          "stream, got 8192") as caught:
+            adapted_request({"messages": HI, name: 8192}, fireworks)
+        assert caught.value.param == name
+        assert adapted_request({"messages": HI, name: 8192, "stream": True}, fireworks)["max_tokens"] == 8192
+        assert adapted_request({"messages": HI, name: 4096}, fireworks)["max_tokens"] == 4096
+    # The cap sent is max_completion_tokens when both are given (token_cap): that is the one counted.
+    assert adapted_request({"messages": HI, "max_tokens": 9000, "max_completion_tokens": 100},
+                           fireworks)["max_tokens"] == 100
+    with pytest.raises(UnsupportedByDeployment, match="max_completion_tokens"):
+        adapted_request({"messages": HI, "max_tokens": 100, "max_completion_tokens": 9000}, fireworks)
+    assert adapted_request({"messages": HI, "max_tokens": 8192}, deployment("deepseek-v4-pro@together"))
+
+
+def test_fireworks_is_not_sent_the_thought_signature_of_a_gemini_tool_call():
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"},
+            "extra_content": {"google": {"thought_signature": "sig"}}}
+    body = {"messages": [*HI, {"role": "assistant", "content": None, "tool_calls": [call],
+                               "reasoning_content": "thought"},
+                         {"role": "tool", "tool_call_id": "c1", "content": "ok"}]}
+    sent = adapted_request(body, deployment("deepseek-v4-pro@fireworks"))
+    assert sent["messages"][1]["tool_calls"] == [{key: value for key, value in call.items() if key != "extra_content"}]
+    assert sent["messages"][1]["reasoning_content"] == "thought"  # Fireworks takes it back (interleaved thinking)
+    assert body["messages"][1]["tool_calls"][0] is call  # the client's request is not changed
+
+
+def test_a_long_answer_that_does_not_stream_is_not_sent_to_fireworks(gateway, upstream):
+    def hosts(path, body):
+        if "@together/" in path:
+            return Reply(status=503, json={"error": {"message": "overloaded"}})
+        if "@fireworks/" in path and not body.get("stream") and body.get("max_tokens", 0) > 4096:
+            return Reply(status=400, json={"error": {"message": "Requests with max_tokens > 4096 must have "
+                                                     "stream=true", "type": "invalid_request_error"}})
+        if body.get("stream"):
+            return Reply(sse=openai_stream(body, ['{"answer": ', '42}']))
+        return Reply(json=openai_answer(body, '{"answer": 42}'))
+
+    upstream.handler = hosts
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    # A json_schema format skips DeepSeek's API, and Together is down: Fireworks is next for a stream ...
+    stream = client.chat.completions.with_raw_response.create(
+        model="deepseek-v4-pro", messages=HI, response_format=SCHEMA_FORMAT, max_tokens=8192, stream=True)
+    assert stream.headers["x-gateway-deployment"] == "deepseek-v4-pro@fireworks"
+    assert [chunk for chunk in stream.parse()]
+    # ... and is skipped for the same request without streaming, which it would refuse.
+    upstream.reset()
+    upstream.handler = hosts
+    whole = client.chat.completions.with_raw_response.create(
+        model="deepseek-v4-pro", messages=HI, response_format=SCHEMA_FORMAT, max_tokens=8192)
+    assert whole.headers["x-gateway-deployment"] == "deepseek-v4-pro@self-hosted"
+    assert not any("@fireworks/" in seen.path for seen in upstream.seen)

@@ -29,9 +29,10 @@ def test_non_streaming_passthrough_of_every_field(gateway, upstream):
     fields = dict(temperature=0.3, top_p=0.9, stop=["END"], seed=7, n=2, logprobs=True, top_logprobs=2,
                   user="u-1", metadata={"team": "search"}, parallel_tool_calls=False, reasoning_effort="low",
                   tools=TOOLS, tool_choice="auto", presence_penalty=0.1, frequency_penalty=0.2, max_tokens=50)
-    # Gemini's OpenAI-compatible endpoint refuses seed and the penalties (the catalogue says so) and has no use
-    # for OpenAI's stored-completion metadata (left out); it gets the rest unchanged.
-    refused, dropped = {"seed", "presence_penalty", "frequency_penalty"}, {"metadata"}
+    # Gemini's OpenAI-compatible endpoint refuses seed, the penalties and logprobs (the catalogue says so) and has
+    # no use for OpenAI's stored-completion metadata (left out); it gets the rest unchanged.
+    refused = {"seed", "presence_penalty", "frequency_penalty", "logprobs", "top_logprobs"}
+    dropped = {"metadata"}
     raw = client(gateway).chat.completions.with_raw_response.create(
         model="gemini-3.1-pro", messages=[{"role": "user", "content": "hi"}],
         **{name: value for name, value in fields.items() if name not in refused})

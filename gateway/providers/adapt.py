@@ -25,7 +25,8 @@ from gateway.providers.tool_turn_memory import CallKey, calls_lacking_signature,
 # OpenAI's defaults; top_k (an Anthropic extra) has none a client could mean, so any value is refused.
 SAMPLING_DEFAULTS: dict[str, float | None] = {"temperature": 1, "top_p": 1, "top_k": None}
 # A refused field sent at OpenAI's default for it asks for nothing: it is left out rather than refused.
-REFUSED_AT_DEFAULT_IS_DROPPED: dict[str, object] = {"frequency_penalty": 0, "presence_penalty": 0, "logit_bias": {}}
+REFUSED_AT_DEFAULT_IS_DROPPED: dict[str, object] = {"frequency_penalty": 0, "presence_penalty": 0, "logit_bias": {},
+                                                   "logprobs": False}
 TOKEN_CAPS = ("max_tokens", "max_completion_tokens")
 THINKING_OFF = {"type": "disabled"}
 # What Gemini takes on a call it did not make (another model's, or one whose signature is lost), per its docs.
@@ -79,6 +80,10 @@ def refusal(body: Mapping[str, Any], deployment: Deployment) -> UnsupportedByDep
     entry = refused_entry(body, deployment.refuses) if deployment.refuses else None
     if entry is not None:
         return _refused(deployment, entry, "; send the request without it, or ask another model")
+    if deployment.non_streaming_max_tokens is not None and not body.get("stream"):
+        refused = _output_cap_refusal(body, deployment, deployment.non_streaming_max_tokens)
+        if refused is not None:
+            return refused
     if deployment.thinking_refuses and not thinking_disabled(body):
         entry = refused_entry(body, deployment.thinking_refuses)
         if entry is not None:
@@ -98,6 +103,19 @@ def _refused(deployment: Deployment, entry: tuple[str, str], advice: str) -> Uns
     name, kind = entry
     what = f"{name} of type {kind!r}" if kind else f"'{name}'"
     return UnsupportedByDeployment(f"{deployment.name} cannot take {what}{advice}", param=name)
+
+
+def _output_cap_refusal(body: Mapping[str, Any], deployment: Deployment, limit: int) -> UnsupportedByDeployment | None:
+    """A non-streaming request whose output cap is over what the deployment takes without streaming (Fireworks:
+    400 "Requests with max_tokens > 4096 must have stream=true"), or None. The cap counted is the one sent
+    upstream: `max_completion_tokens` when given (token_cap), else `max_tokens`."""
+    name = "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"
+    cap = body.get(name)
+    if not isinstance(cap, int) or cap <= limit:
+        return None
+    return UnsupportedByDeployment(f"{deployment.name} takes {name} of at most {limit} on a request that does not "
+                                   f"stream, got {cap}; stream the request, lower {name}, or ask another model",
+                                   param=name)
 
 
 def thinking_disabled(body: Mapping[str, Any]) -> bool:
