@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from unittest import mock
 
 import pytest
@@ -31,10 +32,9 @@ class FakeResponse:
 
 
 def reference(payload: bytes) -> list[tuple[str, bytes]]:
-    """The events of a whole payload, line by line (the readline-based parser SSEReader replaced)."""
+    """The events of a whole payload, line by line, each line ending in CRLF, LF or CR (the SSE spec)."""
     events, event, data = [], "", []
-    for raw in payload.split(b"\n"):
-        line = raw.rstrip(b"\r")
+    for line in re.split(rb"\r\n|\r|\n", payload):
         if not line:
             if data:
                 events.append((event, b"\n".join(data)))
@@ -78,10 +78,13 @@ LINES = [b"data: {\"a\": 1}", b"data:{\"b\":2}", b"data: [DONE]", b"event: messa
 
 async def test_events_are_the_same_however_the_bytes_are_cut() -> None:
     rng = random.Random(5)
-    for _ in range(1_500):
-        ending = rng.choice([b"\n", b"\r\n"])
-        payload = ending.join(rng.choice(LINES) for _ in range(rng.randint(1, 30)))
-        payload += rng.choice([b"", ending, ending * 2])  # a stream may end mid-line, mid-event or cleanly
+    for _ in range(2_000):
+        # SSE lines end in LF, CRLF or a CR alone, and one stream may mix them.
+        endings = rng.choice([[b"\n"], [b"\r\n"], [b"\r"], [b"\n", b"\r\n", b"\r"]])
+        lines = [rng.choice(LINES) for _ in range(rng.randint(1, 30))]
+        payload = b"".join(line + rng.choice(endings) for line in lines[:-1]) + lines[-1]
+        # A stream may end mid-line, mid-event or cleanly.
+        payload += rng.choice([b"", rng.choice(endings), rng.choice(endings) * 2])
         events, response = await parse(cut(payload, rng))
         assert events == reference(payload), payload
         assert response.released and not response.closed  # read to the end: the connection goes back to the pool
@@ -92,6 +95,11 @@ async def test_an_openai_stream_split_byte_by_byte() -> None:
     events, _ = await parse([payload[i:i + 1] for i in range(len(payload))] + [b"data: [DONE]\n\n"])
     assert [data for _, data in events][-1] == b"[DONE]"
     assert len(events) == 6
+
+
+async def test_a_crlf_cut_between_reads_ends_one_line_and_a_bare_cr_ends_its_event_at_once() -> None:
+    events, _ = await parse([b"data: 1\r", b"\ndata: 2\r\n\r", b"\n", b"data: 3\r\r", b"data: [DONE]\r\r"])
+    assert events == [("", b"1\n2"), ("", b"3"), ("", b"[DONE]")]
 
 
 async def test_a_line_growing_past_the_limit_is_an_upstream_error_and_the_connection_is_dropped() -> None:

@@ -218,6 +218,7 @@ class SSEReader:
         partial: list[bytes] = []  # the pieces of a line cut between reads (joined once its end arrives)
         partial_bytes = 0
         finished = False
+        skip_lf = False
         content = self._response.content
         try:
             while True:
@@ -226,6 +227,10 @@ class SSEReader:
                     if not partial:
                         break
                     block = b"\n"
+                elif skip_lf or b"\r" in block:
+                    block, skip_lf = _lf_lines(block, skip_lf)
+                    if not block:
+                        continue
                 if b"\n" in block:
                     if partial:
                         block = b"".join(partial) + block
@@ -240,8 +245,7 @@ class SSEReader:
                     partial_bytes += len(rest)
                     if partial_bytes > MAX_SSE_LINE_BYTES:
                         raise self._too_big("line")
-                for raw in lines:
-                    line = raw.rstrip(b"\r")
+                for line in lines:
                     if not line:
                         if data:
                             parsed.append((event, b"\n".join(data)))
@@ -274,6 +278,16 @@ class SSEReader:
                 task.add_done_callback(_draining.discard)
             else:
                 self._response.close()
+
+
+def _lf_lines(block: bytes, skip_lf: bool) -> tuple[bytes, bool]:
+    """The block with each line ending as LF: SSE lines may end in CRLF, LF or a CR alone. A CR that ends a block
+    ends its line there, so an LF that starts the next block is the rest of that CRLF (`skip_lf`: left out)."""
+    if skip_lf and block.startswith(b"\n"):
+        block = block[1:]
+    if b"\r" not in block:
+        return block, False
+    return block.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), block.endswith(b"\r")
 
 
 async def _drain(response: aiohttp.ClientResponse) -> None:
