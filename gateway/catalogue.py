@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, get_args
 
-from gateway.catalogue_schema import CatalogueSpec, DeploymentSpec, Provider, SelfHostedCostSpec
+from gateway.catalogue_schema import CatalogueSpec, DeploymentSpec, ModelSpec, Provider, SelfHostedCostSpec
 from gateway.pricing import PriceEntry, PriceError, parse_price_entry
 from gateway.strictschema import validate
 from gateway.yamllines import Located, YamlFileError, read_with_lines, render
@@ -56,6 +56,7 @@ class Deployment:
     tool_turn_reasoning: bool = False  # True: earlier tool-call turns are sent with their reasoning_content
     thought_signatures: bool = False  # True: earlier tool calls are sent with their thought signatures
     text_content: bool = False  # True: a message's all-text content parts are sent as one string
+    inputs: frozenset[str] | None = None  # what its model's prompts may carry ("text", "image", ...; None: anything)
 
     @property
     def keeps_tool_turns(self) -> bool:
@@ -71,6 +72,11 @@ class Model:
     description: str
     context_window: int
     deployments: tuple[Deployment, ...]
+    inputs: frozenset[str] | None = None  # what its prompts may carry besides text (None: anything)
+
+    def takes(self, inputs: frozenset[str]) -> bool:
+        """Whether its prompts may carry those kinds of input ("image", "audio", "file")."""
+        return self.inputs is None or inputs <= self.inputs
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +159,7 @@ def _urls(spec: DeploymentSpec, path: tuple, check: Located) -> None:
             check.add(where, f"must be an http:// or https:// URL, got {url!r}")
 
 
-def _deployment(spec: DeploymentSpec, model: str, context_window: int, path: tuple, check: Located) -> Deployment:
+def _deployment(spec: DeploymentSpec, model: ModelSpec, name: str, path: tuple, check: Located) -> Deployment:
     raw_prices = [((*path, "prices", i), price.model_dump()) for i, price in enumerate(spec.prices)]
     if spec.self_hosted_cost is not None:
         raw_prices.append(((*path, "self_hosted_cost"), _self_hosted_price(spec.self_hosted_cost)))
@@ -172,15 +178,15 @@ def _deployment(spec: DeploymentSpec, model: str, context_window: int, path: tup
         check.add(path, f"deployment {spec.name!r} needs a base_url (or replicas)")
     return Deployment(
         name=spec.name,
-        model=model,
+        model=name,
         provider=spec.provider,
         base_url=base_url,
-        upstream_model=spec.upstream_model or model,
+        upstream_model=spec.upstream_model or name,
         api_key_env=spec.api_key_env,
         region=spec.region,
         jurisdiction=spec.jurisdiction,
         operator=spec.operator,
-        context_window=spec.context_window or context_window,
+        context_window=spec.context_window or model.context_window,
         prices=tuple(sorted(entries, key=lambda entry: entry.effective)),
         self_hosted=spec.self_hosted,
         key_required=spec.key_required if spec.key_required is not None else spec.provider != "simulated",
@@ -198,6 +204,7 @@ def _deployment(spec: DeploymentSpec, model: str, context_window: int, path: tup
         tool_turn_reasoning=spec.tool_turn_reasoning,
         thought_signatures=spec.thought_signatures,
         text_content=spec.text_content,
+        inputs=frozenset(model.inputs) if model.inputs is not None else None,
     )
 
 
@@ -233,13 +240,14 @@ def parse_catalogue(raw: Any, lines: dict | None = None, filename: str = CATALOG
         deployments = []
         for i, deployment_spec in enumerate(body.deployments):
             where = (*path, "deployments", i)
-            deployment = _deployment(deployment_spec, name, body.context_window, where, check)
+            deployment = _deployment(deployment_spec, body, name, where, check)
             if deployment.name in first_use:
                 check.add((*where, "name"), f"deployment name {deployment.name!r} is used twice (first at "
                                             f"{render(first_use[deployment.name], brackets=True)})")
             first_use.setdefault(deployment.name, where)
             deployments.append(deployment)
-        models[name] = Model(name, body.description, body.context_window, tuple(deployments))
+        models[name] = Model(name, body.description, body.context_window, tuple(deployments),
+                             frozenset(body.inputs) if body.inputs is not None else None)
     for alias, target in spec.aliases.items():
         if target not in models:
             check.add(("aliases", alias), f"{target!r} is not a model in the catalogue")

@@ -17,6 +17,8 @@ from pydantic_core import PydanticCustomError
 from gateway.strictschema import Strict
 
 Provider = Literal["openai_compat", "anthropic", "simulated"]
+# What a prompt may carry (wire.INPUT_PARTS: the content part types of each kind besides text).
+InputKind = Literal["text", "image", "audio", "file"]
 
 
 def _number(value: Any) -> int | float:
@@ -149,6 +151,7 @@ class ModelSpec(Strict):
 
     description: str = ""
     context_window: int = Field(gt=0)
+    inputs: list[InputKind] | None = None  # what its prompts may carry (unset: anything)
     deployments: list[DeploymentSpec]
 
 

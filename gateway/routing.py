@@ -74,18 +74,19 @@ def conversation_key(messages: list[Mapping[str, Any]], scope: str = "") -> tupl
     return f"sticky:{digest}", user_turns == 1
 
 
-def request_facts(body: Mapping[str, Any], body_bytes: int) -> RequestFacts:
-    """Cheap facts about the request: about four bytes of JSON per prompt token."""
+def request_facts(body: Mapping[str, Any], body_bytes: int, inputs: frozenset[str] = frozenset()) -> RequestFacts:
+    """Cheap facts about the request: about four bytes of JSON per prompt token; `inputs` are the kinds of input
+    besides text its messages carry (wire.input_kinds)."""
     max_output = body.get("max_completion_tokens") or body.get("max_tokens")
     # A field only OpenAI-compatible upstreams take keeps the plan off Anthropic deployments.
     unsupported = unsupported_field(body)
     return RequestFacts(body["model"], max(1, body_bytes // 4), max_output, bool(body.get("tools")),
-                        unsupported[0] if unsupported else None, partial(refusal, body))
+                        unsupported[0] if unsupported else None, partial(refusal, body, inputs=inputs), inputs)
 
 
 async def route(ctx: GatewayContext, headers: Headers, caller: Caller, body: Mapping[str, Any],
-                body_bytes: int, soft_limited: bool = False) -> RoutingResult:
-    """Classify the request and decide its plan (no upstream is called)."""
+                body_bytes: int, soft_limited: bool = False, inputs: frozenset[str] = frozenset()) -> RoutingResult:
+    """Classify the request and decide its plan (no upstream is called); `inputs` as for request_facts."""
     # Both read before any await: a hot reload swaps them together, so a request never mixes two versions.
     policy, catalogue = ctx.policy, ctx.catalogue
     constraints = policy.constraints_for(caller.team, caller.key_id)
@@ -103,7 +104,7 @@ async def route(ctx: GatewayContext, headers: Headers, caller: Caller, body: Map
         key, first_turn = conversation_key(body["messages"], caller.team or caller.key_id)
         if key and not first_turn:
             sticky_model = await ctx.state.get(key)
-    facts = request_facts(body, body_bytes)
+    facts = request_facts(body, body_bytes, inputs)
     try:
         plan = decide(policy, catalogue, classification, facts, constraints, datetime.now(UTC),
                       sticky_model=sticky_model, unavailable=lambda d: unavailable(ctx, d))

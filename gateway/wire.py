@@ -18,6 +18,10 @@ ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function
 TOOL_CHOICES = frozenset({"none", "auto", "required"})
 RESPONSE_FORMATS = frozenset({"text", "json_object", "json_schema"})
 SSE_DONE = b"data: [DONE]\n\n"
+# The content part types that carry each kind of input besides text (the catalogue's model `inputs`), and what
+# their JSON always contains, so that a request without any is known from its bytes without reading its messages.
+INPUT_PARTS = {"image_url": "image", "input_audio": "audio", "file": "file"}
+INPUT_PART_MARKERS = tuple(b'"%s"' % part.encode() for part in INPUT_PARTS)
 
 
 def sse_data(payload: Mapping[str, Any]) -> bytes:
@@ -173,6 +177,19 @@ def _check_response_format(response_format: Any) -> None:
         if spec.get("schema") and (problem := schema_error(spec["schema"])):
             raise InvalidRequest(f"response_format.json_schema.schema is not a valid JSON Schema: {problem}",
                                  param="response_format")
+
+
+def input_kinds(body: Mapping[str, Any], raw: bytes) -> frozenset[str]:
+    """The kinds of input besides text (INPUT_PARTS: "image", "audio", "file") a checked request's messages carry;
+    its messages are read only when its bytes name such a part."""
+    if not any(marker in raw for marker in INPUT_PART_MARKERS):
+        return frozenset()
+    kinds = set()
+    for message in body["messages"]:
+        content = message.get("content")
+        if isinstance(content, list):
+            kinds.update(INPUT_PARTS[part["type"]] for part in content if part["type"] in INPUT_PARTS)
+    return frozenset(kinds)
 
 
 def parse_chat_request(raw: bytes) -> dict[str, Any]:

@@ -674,9 +674,9 @@ def test_a_streamed_repair_cut_by_max_tokens_keeps_its_length_finish(gateway, up
 
 def test_an_escalation_that_cannot_take_the_request_is_skipped_not_a_400(gateway, upstream):
     upstream.handler = lambda path, body: tool_answer(body, '{"town": "Oslo"}')  # always invalid
-    audio = [{"type": "text", "text": "weather?"}, {"type": "input_audio", "input_audio": {"data": "UklGRg==",
-                                                                                        "format": "wav"}}]
-    body = {**V4, "model": "auto", "tools": TOOLS, "messages": [{"role": "user", "content": audio}]}
+    # History with a legacy function-role message: Messages has no such role, which only the translation finds.
+    history = [{"role": "user", "content": "weather?"}, {"role": "function", "name": "f", "content": "1"}]
+    body = {**V4, "model": "auto", "tools": TOOLS, "messages": history}
     response = post(gateway, body, headers={**AUTH, "x-gateway-category": "N4"})  # escalation: Claude
     assert response.status_code == 502 and response.json()["error"]["code"] == "invalid_tool_call"
     assert "escalation to claude-opus-4.7 skipped" in response.json()["error"]["message"]

@@ -259,3 +259,45 @@ def test_sticky_conversations_are_kept_apart_by_team():
     assert first_turn and first == conversation_key(later, "team-a")[0]  # later turns find the first turn's key
     assert conversation_key(later, "team-a")[1] is False
     assert first != conversation_key(opening, "team-b")[0]
+
+
+IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+
+
+@pytest.mark.parametrize("category", ["N2", "N4"])
+def test_a_prompt_with_an_image_is_planned_onto_a_model_that_takes_images(gateway, upstream, category):
+    # N2 and N4 go to DeepSeek V4 Pro, a text model whose API answers 400 to an image part.
+    content = [{"type": "text", "text": "Summarise what this chart shows."}, IMAGE]
+    raw = ask(gateway, content, category=category)
+    assert raw.headers["x-gateway-model"] not in ("deepseek-v4-pro", "deepseek-v4-flash"), category
+    assert not any("deepseek" in seen.path for seen in upstream.seen)
+    assert "iVBORw0KGgo=" in str(upstream.seen[-1].body["messages"])  # the image went with it
+    # The same words with no image stay on the route the category names.
+    assert ask(gateway, "Summarise what this chart shows.", category="N4").headers["x-gateway-model"] == \
+        "deepseek-v4-pro"
+
+
+def test_a_text_model_asked_for_by_name_refuses_an_image_and_audio_and_claude_refuses_audio(gateway, upstream):
+    audio = {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}
+    for model, part, kind in (("deepseek-v4-pro", IMAGE, "image"), ("deepseek-v4-flash", audio, "audio"),
+                              ("claude-opus-4.7", audio, "audio")):
+        with pytest.raises(openai.BadRequestError, match=f"{model} takes no {kind} input") as refused:
+            sdk(gateway).chat.completions.create(model=model, messages=[
+                {"role": "user", "content": [{"type": "text", "text": "what is this?"}, part]}])
+        assert refused.value.body["param"] == "messages"
+    assert upstream.seen == []
+    # Text that merely names an image part is text.
+    raw = sdk(gateway).chat.completions.with_raw_response.create(model="deepseek-v4-pro", messages=[
+        {"role": "user", "content": 'Why does the API refuse {"type": "image_url"} for this model?'}])
+    assert raw.headers["x-gateway-model"] == "deepseek-v4-pro"
+
+
+def test_a_prompt_with_audio_that_no_model_of_its_route_takes_goes_to_one_that_does(gateway, upstream):
+    # N4: DeepSeek V4 Pro, then Claude (no audio), then the last resort (text models): Gemini, the uncertain route.
+    audio = {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}
+    raw = ask(gateway, [{"type": "text", "text": "Transcribe and summarise."}, audio], category="N4")
+    assert raw.headers["x-gateway-model"] == "gemini-3.1-pro"
+    assert [seen.path for seen in upstream.seen] == ["/gemini-3.1-pro@google/v1/chat/completions"]
+    explained = httpx.post(gateway.base_url + "/routing/explain", headers={**AUTH, "x-gateway-category": "N4"},
+                           json={"model": "auto", "messages": [{"role": "user", "content": [audio]}]}).json()
+    assert "takes audio input: one that does" in " ".join(explained["reasons"])

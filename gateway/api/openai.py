@@ -31,7 +31,7 @@ from gateway.records import RequestRecord, new_request_id
 from gateway.streaming import StreamJob, relay
 from gateway.toolcalls import needs_validation
 from gateway.usage import prompt_bytes
-from gateway.wire import parse_chat_request
+from gateway.wire import input_kinds, parse_chat_request
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -97,7 +97,8 @@ async def chat_completions(request: Request) -> Response:
     size = prompt_bytes(body, len(raw)) if b'"image_url"' in raw else len(raw)
     admission = await ctx.guard.admit(caller, size // 4)
     try:
-        routed = await routing.route(ctx, request.headers, caller, body, size, admission.soft_limited)
+        routed = await routing.route(ctx, request.headers, caller, body, size, admission.soft_limited,
+                                     input_kinds(body, raw))
     except GatewayError as exc:  # no model may serve it (unknown, too long, refused, all unavailable)
         _refused(ctx, request_id, caller.key_id, caller.team, body, exc, started)
         raise

@@ -11,7 +11,7 @@ from gateway.api.openai import money, read_body
 from gateway.auth import authenticate
 from gateway.context import GatewayContext
 from gateway.usage import prompt_bytes
-from gateway.wire import parse_chat_request
+from gateway.wire import input_kinds, parse_chat_request
 
 
 async def explain(request: Request) -> Response:
@@ -23,7 +23,7 @@ async def explain(request: Request) -> Response:
     # The same downgrade a real request would get past a soft budget limit; rate limits are not
     # counted, since nothing is sent upstream.
     routed = await routing.route(ctx, request.headers, caller, body, prompt_bytes(body, len(raw)),
-                                 await ctx.guard.soft_limited(caller))
+                                 await ctx.guard.soft_limited(caller), input_kinds(body, raw))
     plan = routed.plan
     first = plan.attempts[0].deployment
     answer = {

@@ -52,6 +52,8 @@ class RequestFacts:
     # Why a deployment cannot take the request as its catalogue entry says (a field it refuses, sampling other
     # than the default), or None (providers/adapt.refusal, bound to the request by routing).
     refusal: Callable[[Deployment], InvalidRequest | None] = lambda deployment: None
+    # The kinds of input besides text its messages carry ("image", "audio", "file": wire.input_kinds).
+    inputs: frozenset[str] = frozenset()
 
 
 def constraint_violation(deployment: Deployment, constraints: Constraints) -> str | None:
@@ -206,6 +208,19 @@ def decide(policy: Policy, catalogue: Catalogue, classification: Classified | No
         attempts, candidates = more_attempts, candidates + more
         if attempts:
             reasons.append("route and fallbacks unavailable or excluded by constraints: last-resort model")
+    if not attempts and facts.inputs:
+        # None of those models takes the prompt's images, audio or files: the models that do, in the order of the
+        # route for requests of unknown kind (the frontier models), then the catalogue's.
+        tried = {*chain, *policy.last_resort}
+        takers = [m for m in _dedupe([policy.uncertain.route, *policy.uncertain.fallbacks, *catalogue.models])
+                  if m not in tried and catalogue.models[m].takes(facts.inputs)]
+        more_attempts, more = _evaluate((catalogue.models[m] for m in takers), facts, policy, constraints,
+                                        unavailable, at)
+        attempts, candidates = more_attempts, candidates + more
+        if attempts:
+            kinds = " and ".join(sorted(facts.inputs))
+            reasons.append(f"no model of the route, its fallbacks or the last resort takes {kinds} input: "
+                           "one that does")
     if not attempts:
         raise _refuse(candidates, f"category {classification.category if classification else 'unknown'}", facts,
                       catalogue, constraints)

@@ -73,10 +73,17 @@ def adapted_request(body: dict[str, Any], deployment: Deployment, recalled: Reca
     return body
 
 
-def refusal(body: Mapping[str, Any], deployment: Deployment) -> UnsupportedByDeployment | None:
-    """Why `deployment` cannot take the request, or None when it can: a field its catalogue entry refuses, or
-    sampling other than the default where it takes only that. Routing plans around it (RequestFacts.refusal);
-    dispatch raises it for a deployment it is sent to anyway (an escalation, say)."""
+def refusal(body: Mapping[str, Any], deployment: Deployment,
+            inputs: frozenset[str] = frozenset()) -> UnsupportedByDeployment | None:
+    """Why `deployment` cannot take the request, or None when it can: input its model does not take (`inputs`, the
+    kinds besides text the messages carry: wire.input_kinds), a field its catalogue entry refuses, or sampling
+    other than the default where it takes only that. Routing plans around it (RequestFacts.refusal); dispatch
+    raises it for a deployment it is sent to anyway (an escalation, say)."""
+    if inputs and deployment.inputs is not None and not inputs <= deployment.inputs:
+        lacking = " or ".join(sorted(inputs - deployment.inputs))
+        return UnsupportedByDeployment(f"{deployment.model} takes no {lacking} input (its prompts are "
+                                       f"{', '.join(sorted(deployment.inputs))} only); send the request without it, "
+                                       "or ask a model that takes it", param="messages")
     entry = refused_entry(body, deployment.refuses) if deployment.refuses else None
     if entry is not None:
         return _refused(deployment, entry, "; send the request without it, or ask another model")
