@@ -152,7 +152,10 @@ def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] =
         *admin.routes(),
     ]
     app = GatewayApp(title="LLM routing gateway", lifespan=lifespan, routes=routes, docs_url=None, redoc_url=None)
-    app.hot_routes = {"/v1/chat/completions": openai.chat_completions, "/chat/completions": openai.chat_completions}
+    # A path with a trailing slash is served as without one (Starlette would answer a bodyless 307 to http://).
+    app.hot_routes = {path: openai.chat_completions for base in ("/v1/chat/completions", "/chat/completions")
+                      for path in (base, base + "/")}
+    app.router.redirect_slashes = False
     app.state.ctx = ctx
     app.state.metrics = metrics
     app.state.policy_watcher = watcher

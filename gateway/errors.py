@@ -85,6 +85,12 @@ class PayloadTooLarge(GatewayError):
     default_code = "request_too_large"
 
 
+class UnsupportedMediaType(GatewayError):
+    status_code = 415
+    error_type = "invalid_request_error"
+    default_code = "unsupported_content_encoding"
+
+
 class RateLimited(GatewayError):
     status_code = 429
     error_type = "rate_limit_error"

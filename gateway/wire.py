@@ -218,6 +218,10 @@ def parse_chat_request(raw: bytes) -> dict[str, Any]:
         not isinstance(options, Mapping) or not isinstance(options.get("include_usage", False), bool)
     ):
         raise InvalidRequest("'stream_options' must be an object like {'include_usage': true}", param="stream_options")
+    if not stream and "stream_options" in body:
+        # Meaningless without a stream (the answer carries its usage), and OpenAI's API answers it with 400 "The
+        # 'stream_options' parameter is only allowed when 'stream' is enabled": left out, not sent upstream.
+        del body["stream_options"]
     _number(body, "temperature", 0, 2)
     _number(body, "top_p", 0, 1)
     _number(body, "presence_penalty", -2, 2)

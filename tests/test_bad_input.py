@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
+import re
 import time
 
 import httpx
@@ -32,6 +34,9 @@ def assert_openai_error(response: httpx.Response, status: int, fragment: str) ->
     assert fragment.lower() in error["message"].lower()
     for secret in UPSTREAM_KEYS.values():
         assert secret not in response.text
+    # Every answer carries a request id, as OpenAI's do (the SDK's error.request_id), errors before routing too.
+    assert re.fullmatch(r"req_[0-9a-f]{28}", response.headers.get("x-request-id", "")), dict(response.headers)
+    assert response.headers["x-gateway-request-id"] == response.headers["x-request-id"]
     return error
 
 
@@ -137,8 +142,35 @@ def test_missing_and_bad_keys_are_401(gateway):
     assert_openai_error(post(gateway, HELLO, headers={"Authorization": "Bearer wrong"}), 401, "Invalid API key")
     assert_openai_error(post(gateway, HELLO, headers={"Authorization": "Basic abc"}), 401, "Bearer")
     sdk = openai.OpenAI(base_url=gateway.base_url, api_key="wrong", max_retries=0)
-    with pytest.raises(openai.AuthenticationError):
+    with pytest.raises(openai.AuthenticationError) as refused:
         sdk.chat.completions.create(**HELLO)
+    assert refused.value.request_id and refused.value.request_id.startswith("req_")
+
+
+def test_a_compressed_body_is_415_saying_to_send_it_uncompressed(gateway, upstream):
+    packed = gzip.compress(b'{"model": "auto", "messages": [{"role": "user", "content": "hi"}]}')
+    response = httpx.post(gateway.base_url + "/chat/completions", content=packed, timeout=20,
+                          headers={**AUTH, "content-type": "application/json", "content-encoding": "gzip"})
+    error = assert_openai_error(response, 415, "Content-Encoding 'gzip' are not accepted; send the JSON uncompressed")
+    assert error["code"] == "unsupported_content_encoding"
+    assert upstream.seen == []
+
+
+def test_a_trailing_slash_is_served_as_without_one(gateway, upstream):
+    response = httpx.post(gateway.base_url + "/chat/completions/", json=HELLO, headers=AUTH, timeout=20)
+    assert response.status_code == 200 and response.json()["object"] == "chat.completion"
+    # Other paths answer for themselves: no bodyless redirect (to http://, behind a TLS proxy).
+    assert_openai_error(httpx.post(gateway.base_url + "/routing/explain/", json=HELLO, headers=AUTH), 404,
+                        "Unknown path")
+
+
+def test_stream_options_without_a_stream_are_not_sent_upstream(gateway, upstream):
+    # OpenAI's API answers 400 "The 'stream_options' parameter is only allowed when 'stream' is enabled".
+    for stream in (False, None):
+        upstream.seen.clear()
+        body = {**HELLO, "stream_options": {"include_usage": True}, **({"stream": stream} if stream is False else {})}
+        assert post(gateway, body).status_code == 200
+        assert "stream_options" not in upstream.seen[-1].body
 
 
 def test_upstream_429_is_passed_on_with_retry_after(gateway, upstream):

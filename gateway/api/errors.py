@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.errors import GatewayError, internal_error
+from gateway.records import new_request_id
 
 log = logging.getLogger("gateway.api")
 
@@ -18,12 +19,23 @@ HTTP_ERROR_TYPES = {404: "invalid_request_error", 405: "invalid_request_error"}
 def _json(status: int, message: str, error_type: str, code: str | None, headers: dict | None = None) -> Response:
     error = GatewayError(message, code=code)
     error.error_type = error_type
-    return Response(error.to_json(), status_code=status, media_type="application/json", headers=headers)
+    return Response(error.to_json(), status_code=status, media_type="application/json",
+                    headers=with_request_id(headers))
 
 
 def gateway_error_response(exc: GatewayError) -> Response:
-    """A GatewayError as its own status and OpenAI-shaped body."""
-    return Response(exc.to_json(), status_code=exc.status_code, media_type="application/json", headers=exc.headers)
+    """A GatewayError as its own status and OpenAI-shaped body, with a request id (one of its own when the
+    failure came before the request was given one: a bad key, a bad body)."""
+    return Response(exc.to_json(), status_code=exc.status_code, media_type="application/json",
+                    headers=with_request_id(exc.headers))
+
+
+def with_request_id(headers: dict[str, str] | None) -> dict[str, str]:
+    """The headers with `x-request-id` and `x-gateway-request-id`, as every response of OpenAI's API carries one."""
+    headers = dict(headers or {})
+    if "x-request-id" not in headers:
+        headers["x-request-id"] = headers["x-gateway-request-id"] = new_request_id()
+    return headers
 
 
 async def gateway_error(request: Request, exc: Exception) -> Response:

@@ -24,6 +24,7 @@ from gateway.errors import (
     GatewayError,
     ModelNotFound,
     PayloadTooLarge,
+    UnsupportedMediaType,
     internal_error,
     server_shutting_down,
 )
@@ -36,6 +37,10 @@ from gateway.wire import input_kinds, parse_chat_request
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 as soon as it exceeds `limit` bytes."""
+    encoding = request.headers.get("content-encoding")
+    if encoding and encoding.strip().lower() != "identity":
+        raise UnsupportedMediaType(f"request bodies sent with Content-Encoding {encoding!r} are not accepted; send "
+                                   "the JSON uncompressed")
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"request body is {declared} bytes; the limit is {limit} (GATEWAY_MAX_BODY_BYTES)")

@@ -209,7 +209,7 @@ def unsupported_field(body: Mapping[str, Any]) -> tuple[str, str, str] | None:
     if not all(is_function_tool(tool) for tool in body.get("tools") or ()):
         return "custom tools", "tools", "custom tools cannot be sent to an Anthropic deployment (function tools can)"
     if any(isinstance(stop, str) and stop and not stop.strip() for stop in _stops(body)):
-        return ("a whitespace stop sequence", "stop", "stop sequences of only whitespace (such as a newline) "
+        return ("stop sequences of only whitespace", "stop", "stop sequences of only whitespace (such as a newline) "
                 "cannot be sent to an Anthropic deployment; ask an OpenAI-compatible model")
     return None
 
