@@ -22,7 +22,7 @@ from gateway.context import GatewayContext
 from gateway.errors import GatewayError
 from gateway.plan import RoutePlan
 from gateway.policy import CATEGORIES, Classified, Constraints, RequestFacts, decide
-from gateway.policy.decide import ROUTING_ALIAS, UNAVAILABLE
+from gateway.policy.decide import KEY_NOT_SET, ROUTING_ALIAS, UNAVAILABLE
 from gateway.providers.adapt import refusal
 from gateway.providers.anthropic_translate import unsupported_field
 
@@ -138,14 +138,15 @@ def unavailable_hint(plan: RoutePlan, catalogue: Catalogue | None = None,
     skipped = sorted({r.split(UNAVAILABLE, 1)[1].split(";")[0] for r in reasons if UNAVAILABLE in r})
     if not skipped:
         return ""
-    return (f" (routes skipped because {', '.join(skipped)}; set the upstream keys, or run with "
-            "GATEWAY_SIMULATE=1 for offline simulated upstreams)")
+    fix = ("; set the upstream keys, or run with GATEWAY_SIMULATE=1 for offline simulated upstreams"
+           if any(KEY_NOT_SET in reason for reason in skipped) else "")
+    return f" (routes skipped because {', '.join(skipped)}{fix})"
 
 
 def unavailable(ctx: GatewayContext, deployment: Deployment) -> str | None:
     """Why `deployment` cannot be called now (key not set, circuit open), or None."""
     if not dispatch.is_available(deployment, ctx.settings):
-        return f"{UNAVAILABLE}{deployment.api_key_env} is not set"
+        return f"{UNAVAILABLE}{deployment.api_key_env}{KEY_NOT_SET}"
     if ctx.breakers.state(deployment.name) == OPEN:
         return f"{UNAVAILABLE}circuit open after repeated failures"
     return None

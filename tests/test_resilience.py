@@ -395,6 +395,19 @@ def test_flapping_deployment_opens_and_recovers_its_breaker(start_gateway, upstr
     assert post(gateway, V4).headers["x-gateway-deployment"] == "deepseek-v4-pro@deepseek"  # closed again
 
 
+def test_a_model_whose_circuits_are_all_open_is_a_503_that_says_to_retry_not_to_set_keys(start_gateway, upstream):
+    gateway = start_gateway(retries=0, breaker_failures=1, breaker_cooldown_s=60)
+    upstream.handler = lambda path, body: Reply(status=500, json={"error": {"message": "down"}})
+    body = {"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]}
+    failed = post(gateway, body)  # a 502 that opens gpt-5.5's only circuit
+    assert failed.status_code == 502 and "GATEWAY_SIMULATE" not in failed.text
+    refused = post(gateway, body)
+    assert refused.status_code == 503, refused.text
+    message = refused.json()["error"]["message"]
+    assert "circuit open after repeated failures" in message and message.endswith("retry shortly.")
+    assert "set the upstream key" not in message and "GATEWAY_SIMULATE" not in message
+
+
 def test_a_rate_limited_deployment_keeps_answering_429_and_its_breaker_stays_closed(start_gateway, upstream):
     gateway = start_gateway(retries=1, retry_base_s=0.01, breaker_failures=2)
     upstream.handler = lambda p, b: Reply(status=429, json={"error": {"message": "slow down"}},

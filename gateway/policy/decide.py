@@ -15,6 +15,7 @@ from gateway.pricing import prompt_and_answer_cost
 
 ROUTING_ALIAS = "auto"
 UNAVAILABLE = "unavailable: "
+KEY_NOT_SET = " is not set"  # the end of an UNAVAILABLE reason that names an API key variable (routing.unavailable)
 # Why a deployment cannot be called right now (missing key, open circuit), or None when it can;
 # reasons start with UNAVAILABLE.
 Unavailable = Callable[[Deployment], str | None]
@@ -152,8 +153,9 @@ def _refuse(candidates: list[Candidate], subject: str, facts: RequestFacts, cata
         return InvalidRequest(f"the prompt (~{facts.prompt_tokens} tokens){asked} fits no model {subject} may use: "
                               f"{details}", param="max_tokens" if asked else "messages", code="context_length_exceeded")
     if candidates and all(UNAVAILABLE in c.reason for c in candidates if not c.allowed):
-        return NoDeploymentAvailable(f"{subject} has no usable deployment ({details}); set the upstream key "
-                                     "(or run with GATEWAY_SIMULATE=1 for offline simulated upstreams).")
+        fix = ("set the upstream key (or run with GATEWAY_SIMULATE=1 for offline simulated upstreams)"
+               if KEY_NOT_SET in details else "retry shortly")
+        return NoDeploymentAvailable(f"{subject} has no usable deployment ({details}); {fix}.")
     if any(REFUSES in c.reason for c in candidates if not c.allowed):
         # Deployments the caller may use refuse a field of the request (and the others are unavailable or too
         # small): the first refusal, a 400 naming the field, as the upstream would answer it.
