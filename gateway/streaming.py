@@ -61,6 +61,7 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
     hold_content = validate and (body.get("response_format") or {}).get("type") == "json_schema"
     assembler = ToolCallAssembler()
     held_content: list[str] = []
+    held_logprobs: list[Any] = []  # the token logprobs of the held content, which go out with it
     refusal: list[str] = []
     finish: dict[str, Any] | None = None  # a checked answer's finish chunk, held until the stream ends
     after_finish: list[dict[str, Any]] = []  # the chunks after it, held with it
@@ -93,6 +94,10 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
                     assembler.add(delta.pop("tool_calls"))
                 if hold_content and delta.get("content"):
                     held_content.append(delta.pop("content"))
+                    logprobs = choice.get("logprobs")
+                    if isinstance(logprobs, dict) and isinstance(logprobs.get("content"), list):
+                        held_logprobs += logprobs["content"]
+                        choice["logprobs"] = None  # (a finish chunk that carried them goes out without)
                 if validate and delta.get("refusal"):
                     refusal.append(delta["refusal"])  # streamed as it comes: a refusal is an answer
             if validate and (finish is not None or (choices and choices[0].get("finish_reason"))):
@@ -108,8 +113,13 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
         if validate and (finish is not None or assembler.calls or held_content):
             if out:
                 yield _joined(out)
-            out += await _checked_answer(job, deployment, assembler, held_content, refusal, finish or chunk, finish,
-                                         after_finish)
+            out += await _checked_answer(job, deployment, assembler, Held(held_content, held_logprobs, refusal),
+                                         finish or chunk, finish, after_finish)
+        if client_wants_usage and stream.usage is None:
+            # The upstream never reported usage: the client that asked for it gets what the request is billed.
+            template = {key: value for key, value in chunk.items() if key not in ("choices", "usage")}
+            out.append(sse_data({**template, "choices": [],
+                                 "usage": estimated_usage(body, streamed_chars).to_openai()}))
         finished = True
         if out:
             yield _joined(out)
@@ -145,15 +155,24 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
         settle(job.ctx, record, job.dispatch_log, job.started, job.reservation)
 
 
-async def _checked_answer(job: StreamJob, deployment: Deployment, assembler: ToolCallAssembler,
-                          held_content: list[str], refusal: list[str], last: dict[str, Any],
-                          finish: dict[str, Any] | None, after_finish: list[dict[str, Any]]) -> list[bytes]:
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What a checked stream held of its answer besides tool calls: json_schema content, with the token logprobs
+    the upstream sent for it, and refusal text (which streamed as it came)."""
+
+    content: list[str]
+    logprobs: list[Any]
+    refusal: list[str]
+
+
+async def _checked_answer(job: StreamJob, deployment: Deployment, assembler: ToolCallAssembler, held: Held,
+                          last: dict[str, Any], finish: dict[str, Any] | None,
+                          after_finish: list[dict[str, Any]]) -> list[bytes]:
     """The held end of a checked answer: its calls or content (repaired first if invalid), the finish chunk
     (one is made when the upstream sent none) and the chunks that followed it."""
     template = {k: v for k, v in last.items() if k not in ("choices", "usage")}
     upstream_finish = finish["choices"][0].get("finish_reason") if finish is not None else None
-    pieces, finish_reason = await _validated(job, deployment, assembler, held_content, refusal, template,
-                                             upstream_finish)
+    pieces, finish_reason = await _validated(job, deployment, assembler, held, template, upstream_finish)
     if finish is None:
         finish = {**template, "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason or "stop"}]}
     elif finish_reason:
@@ -172,29 +191,32 @@ def _joined(out: list[bytes]) -> bytes:
     return joined
 
 
-async def _validated(job: StreamJob, deployment: Deployment, assembler: ToolCallAssembler,
-                     held_content: list[str], refusal: list[str], template: dict[str, Any],
-                     upstream_finish: str | None) -> tuple[list[dict], str | None]:
+async def _validated(job: StreamJob, deployment: Deployment, assembler: ToolCallAssembler, held: Held,
+                     template: dict[str, Any], upstream_finish: str | None) -> tuple[list[dict], str | None]:
     """The held pieces of the answer as chunks, repaired first if they fail validation, and the
     finish_reason they end with (None: keep the upstream's)."""
-    content = "".join(held_content) if held_content else None
-    message = assembler.message(content)
-    if refusal:
-        message["refusal"] = "".join(refusal)
+    held_content = held.content
+    message = assembler.message("".join(held_content) if held_content else None)
+    if held.refusal:
+        message["refusal"] = "".join(held.refusal)
     problems = answer_problems(message, job.body, upstream_finish)
     finish_reason = None
+    logprobs: Any = {"content": held.logprobs, "refusal": None} if held.logprobs else None
     if problems:
         completion, _ = await job.ctx.dispatcher.repair(job.body, message, problems, deployment, job.plan,
                                                         job.escalation, job.dispatch_log)
         choice = completion.body["choices"][0]
         message, finish_reason = choice["message"], choice.get("finish_reason") or "stop"
+        logprobs = choice.get("logprobs")
     calls = message.get("tool_calls") or []
     chunks = tool_call_chunks(template, calls)
     # Held content is the answer (json_schema); a repair that answers in text instead of a tool call
     # replaces the held calls with that text. Otherwise the text already streamed live.
     if message.get("content") and (held_content or (problems and not calls)):
-        chunks.insert(0, {**template, "choices": [{"index": 0, "delta": {"content": message["content"]},
-                                                   "finish_reason": None}]})
+        content_choice: dict[str, Any] = {"index": 0, "delta": {"content": message["content"]}, "finish_reason": None}
+        if logprobs:
+            content_choice["logprobs"] = logprobs
+        chunks.insert(0, {**template, "choices": [content_choice]})
     # The answer's own finish_reason (the repair's, if there was one) decides; a cut answer keeps its reason.
     if calls and (finish_reason if problems else upstream_finish) not in UNCHECKED_FINISHES:
         finish_reason = "tool_calls"

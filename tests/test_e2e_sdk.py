@@ -161,13 +161,21 @@ def test_an_answer_without_usage_is_billed_as_estimated_streamed_or_not(gateway,
     sdk = client(gateway)
     messages = [{"role": "user", "content": "Write a long essay. " * 200}]
     raw = sdk.chat.completions.with_raw_response.create(model="gpt-5.5", messages=messages)
-    list(sdk.chat.completions.create(model="gpt-5.5", messages=messages, stream=True))
+    chunks = list(sdk.chat.completions.create(model="gpt-5.5", messages=messages, stream=True,
+                                              stream_options={"include_usage": True}))
     plain, streamed = gateway.recorder.records[-2:]
     assert Decimal(raw.headers["x-gateway-cost-usd"]) == plain.cost_usd > 0
     for record in (plain, streamed):
         assert record.error_code == "usage_estimated"
         assert record.usage.input > 900 and record.usage.output == (len(text) + 3) // 4
     assert plain.usage == streamed.usage and plain.cost_usd == streamed.cost_usd
+    # The client gets the usage it is billed, as every OpenAI answer (and a stream that asked for it) carries.
+    billed = (plain.usage.prompt_tokens, plain.usage.output)
+    assert (raw.parse().usage.prompt_tokens, raw.parse().usage.completion_tokens) == billed
+    assert [(c.usage.prompt_tokens, c.usage.completion_tokens) for c in chunks if c.usage] == [billed]
+    assert chunks[-1].usage is not None and chunks[-1].choices == []
+    # ... and a stream that did not ask for it gets none.
+    assert not [c for c in sdk.chat.completions.create(model="gpt-5.5", messages=messages, stream=True) if c.usage]
 
 
 def test_custom_tools_and_allowed_tools_pass_through_unchanged(gateway, upstream):

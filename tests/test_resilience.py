@@ -836,6 +836,31 @@ def test_json_schema_answer_is_repaired(gateway, upstream):
     assert response.headers["x-gateway-tool-repairs"] == "1"
 
 
+def test_a_streamed_json_schema_answer_keeps_its_token_logprobs(gateway, upstream):
+    # The content is held until it validates; the logprobs the upstream sent with its pieces go out with it.
+    schema = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+    pieces = ['{"name"', ': "Ada"}']
+    tokens = [[{"token": '{"name"', "logprob": -0.1, "bytes": None, "top_logprobs": []}],
+              [{"token": ': "Ada"}', "logprob": -0.2, "bytes": None, "top_logprobs": []}]]
+
+    def with_logprobs(path, body):
+        items = openai_stream(body, pieces)
+        content_chunks = [item for item in items if isinstance(item, dict) and item.get("choices")
+                          and item["choices"][0]["delta"].get("content")]
+        for chunk, token in zip(content_chunks, tokens, strict=True):
+            chunk["choices"][0]["logprobs"] = {"content": token, "refusal": None}
+        return Reply(sse=items)
+
+    upstream.handler = with_logprobs
+    body = {**V4, "logprobs": True, "response_format": {"type": "json_schema",
+                                                        "json_schema": {"name": "p", "schema": schema}}}
+    status, _, events = stream_events(gateway, body)
+    assert status == 200 and streamed_text(events) == '{"name": "Ada"}'
+    sent = [choice["logprobs"]["content"] for e in events if isinstance(e, dict)
+            for choice in e.get("choices") or () if choice.get("logprobs")]
+    assert sent == [tokens[0] + tokens[1]]
+
+
 # ---- streams: retried until their first chunk, failed cleanly after it ---------------------
 
 
