@@ -156,6 +156,8 @@ def create_app(settings: Settings | None = None, recorders: Sequence[Recorder] =
     app.hot_routes = {path: openai.chat_completions for base in ("/v1/chat/completions", "/chat/completions")
                       for path in (base, base + "/")}
     app.router.redirect_slashes = False
+    if settings.cors_origins:
+        app.allow_origins(settings.cors_origins)
     app.state.ctx = ctx
     app.state.metrics = metrics
     app.state.policy_watcher = watcher

@@ -65,6 +65,15 @@ def _optional(value: str | None) -> str | None:
     return value or None
 
 
+def _origins(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of browser origins (`https://app.example.com`), or `*` for any."""
+    origins = tuple(part.strip().rstrip("/") for part in (env.get(name) or "").split(",") if part.strip())
+    for origin in origins:
+        if origin != "*" and not origin.startswith(("http://", "https://")):
+            raise SettingsError(f"{name} must list origins such as https://app.example.com (or *), got {origin!r}")
+    return origins
+
+
 @dataclass(frozen=True)
 class Settings:
     """All gateway settings; build with `Settings.from_env()` or directly in tests."""
@@ -92,6 +101,7 @@ class Settings:
     redis_fail_open: bool = True
     key_refresh_s: float = 5.0
     gc_threshold: int = 20_000
+    cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API (CORS); empty: none
     shutdown_grace_s: float = 8.0
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
@@ -124,6 +134,7 @@ class Settings:
             key_refresh_s=_seconds(env, "GATEWAY_KEY_REFRESH_S", 5.0),
             gc_threshold=_integer(env, "GATEWAY_GC_THRESHOLD", 20_000, minimum=0),
             shutdown_grace_s=_seconds(env, "GATEWAY_SHUTDOWN_GRACE_S", 8.0, zero_ok=True),
+            cors_origins=_origins(env, "GATEWAY_CORS_ORIGINS"),
             extra_env=dict(env),
         )
 

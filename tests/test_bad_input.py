@@ -288,3 +288,29 @@ def test_unknown_path_and_method_are_openai_shaped(gateway):
     assert_openai_error(response, 404, "Unknown path")
     response = httpx.get(gateway.base_url + "/chat/completions", headers=AUTH)
     assert_openai_error(response, 405, "not allowed")
+
+
+def test_browsers_get_cors_answers_only_from_configured_origins(start_gateway, upstream):
+    preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization, content-type"}
+    closed = start_gateway()
+    # Without GATEWAY_CORS_ORIGINS no origin is allowed: the preflight is refused as any OPTIONS is.
+    response = httpx.options(closed.base_url + "/chat/completions", headers=preflight)
+    assert response.status_code == 405 and "access-control-allow-origin" not in response.headers
+    gateway = start_gateway(cors_origins=("https://app.example",))
+    response = httpx.options(gateway.base_url + "/chat/completions", headers=preflight)
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "https://app.example"
+    assert "authorization" in response.headers["access-control-allow-headers"].lower()
+    answer = httpx.post(gateway.base_url + "/chat/completions", json=HELLO,
+                        headers={**AUTH, "Origin": "https://app.example"}, timeout=20)
+    assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == "https://app.example"
+    assert "x-gateway-cost-usd" in answer.headers["access-control-expose-headers"]
+    # An error answer may be read too, and another origin gets no grant.
+    refused = httpx.post(gateway.base_url + "/chat/completions", json=HELLO, headers={"Origin": "https://app.example"})
+    assert refused.status_code == 401 and refused.headers["access-control-allow-origin"] == "https://app.example"
+    other = httpx.post(gateway.base_url + "/chat/completions", json=HELLO, headers={**AUTH, "Origin": "https://evil.example"},
+                       timeout=20)
+    assert "access-control-allow-origin" not in other.headers
+    assert httpx.options(gateway.base_url + "/chat/completions",
+                         headers={**preflight, "Origin": "https://evil.example"}).status_code == 400

@@ -64,6 +64,7 @@ def test_the_serving_factory_tunes_the_garbage_collector(monkeypatch, tmp_path):
     ("GATEWAY_LEDGER", "oof", "GATEWAY_LEDGER must be one of 1/true/yes/on or 0/false/no/off"),
     ("GATEWAY_REDIS_FAIL", "closd", "GATEWAY_REDIS_FAIL must be one of open, closed"),
     ("GATEWAY_LOG_LEVEL", "verbose", "GATEWAY_LOG_LEVEL must be one of critical"),
+    ("GATEWAY_CORS_ORIGINS", "app.example.com", "GATEWAY_CORS_ORIGINS must list origins such as https://"),
 ])
 def test_a_bad_setting_is_named_not_met_as_a_traceback(monkeypatch, name, value, fragment):
     with pytest.raises(SettingsError, match=fragment):
@@ -81,6 +82,13 @@ def test_settings_accept_blank_as_the_default_and_any_case():
     assert settings.ledger and settings.log_level == "debug" and not settings.redis_fail_open
     assert settings.retry_base_s == 0 and settings.retries == 2
     assert not Settings.from_env({"GATEWAY_LEDGER": "OFF"}).ledger
+
+
+def test_cors_origins_are_a_comma_separated_list():
+    assert Settings.from_env({"GATEWAY_CORS_ORIGINS": " https://a.example/, http://localhost:3000 ,"}).cors_origins \
+        == ("https://a.example", "http://localhost:3000")
+    assert Settings.from_env({"GATEWAY_CORS_ORIGINS": "*"}).cors_origins == ("*",)
+    assert Settings.from_env({}).cors_origins == ()
 
 
 def test_blank_paths_and_database_url_mean_their_defaults():

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.api.errors import gateway_error_response, internal_error_response
 from gateway.errors import GatewayError, server_shutting_down
 
 log = logging.getLogger("gateway.api")
 Handler = Callable[[Request], Awaitable[Response]]
+# The answer headers a browser script may read (CORS): ids, routing and cost, and what rate limits say.
+EXPOSED_HEADERS = ("x-request-id", "x-gateway-request-id", "x-gateway-model", "x-gateway-deployment",
+                   "x-gateway-category", "x-gateway-verdict", "x-gateway-attempts", "x-gateway-tool-repairs",
+                   "x-gateway-cost-usd", "x-gateway-baseline-cost-usd", "retry-after", "x-should-retry")
 
 
 class GatewayApp(FastAPI):
@@ -27,8 +32,20 @@ class GatewayApp(FastAPI):
     """
 
     hot_routes: Mapping[str, Handler] = {}
+    cors: ASGIApp | None = None  # CORS handling around every HTTP request, when origins are configured
+
+    def allow_origins(self, origins: Sequence[str]) -> None:
+        """Answer browsers' CORS preflights from these origins (or "*") and let them read the answers."""
+        self.cors = CORSMiddleware(self._dispatch, allow_origins=list(origins), allow_methods=["GET", "POST"],
+                                   allow_headers=["*"], expose_headers=list(EXPOSED_HEADERS), max_age=600)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.cors is not None and scope["type"] == "http":
+            await self.cors(scope, receive, send)
+        else:
+            await self._dispatch(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
             handler = self.hot_routes.get(scope["path"])
             if handler is not None:
