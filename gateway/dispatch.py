@@ -324,8 +324,7 @@ class Dispatcher:
         if usage is None:  # an answer without usage is billed as estimated, not as free
             usage = estimated_usage(body, answer_chars(completion.body))
             dispatch_log.usage_estimated = True
-            if not isinstance(completion.body.get("usage"), dict):
-                completion.body["usage"] = usage.to_openai()  # what it is billed, as OpenAI's answers all carry
+            completion.body["usage"] = usage.to_openai()  # what it is billed, as OpenAI's answers all carry
         dispatch_log.charges.append(Charge(deployment, usage))
         return completion, deployment
 

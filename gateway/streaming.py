@@ -24,7 +24,7 @@ from gateway.toolcalls import (
     needs_validation,
     tool_call_chunks,
 )
-from gateway.usage import estimated_usage
+from gateway.usage import call_chars, estimated_usage
 from gateway.wire import SSE_DONE, sse_data, wants_usage_chunk
 
 log = logging.getLogger("gateway.streaming")
@@ -77,7 +77,8 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
                 record.ttft_ms = (time.perf_counter() - job.started) * 1000
             chunk["model"] = deployment.model
             send = True
-            if "usage" in chunk and not client_wants_usage:
+            # (An empty usage object reports nothing: the estimate goes out in its place at the end.)
+            if "usage" in chunk and (not client_wants_usage or chunk["usage"] == {}):
                 if chunk.get("choices"):
                     del chunk["usage"]
                 else:
@@ -88,10 +89,11 @@ async def relay(job: StreamJob, stream: ChunkStream, deployment: Deployment) -> 
                 streamed_chars += len(delta.get("content") or "")
                 reasoning = delta.get("reasoning_content")  # thinking is billed as output too
                 streamed_chars += len(reasoning) if isinstance(reasoning, str) else 0
-                if validate and delta.get("tool_calls"):
-                    for call in delta["tool_calls"]:
-                        streamed_chars += len((call.get("function") or {}).get("arguments") or "")
-                    assembler.add(delta.pop("tool_calls"))
+                calls = delta.get("tool_calls")
+                if calls:
+                    streamed_chars += call_chars(calls)
+                    if validate:
+                        assembler.add(delta.pop("tool_calls"))
                 if hold_content and delta.get("content"):
                     held_content.append(delta.pop("content"))
                     logprobs = choice.get("logprobs")

@@ -187,7 +187,16 @@ def answer_chars(answer: Mapping[str, Any]) -> int:
         chars += len(message.get("content") or "")
         reasoning = message.get("reasoning_content")
         chars += len(reasoning) if isinstance(reasoning, str) else 0
-        for call in message.get("tool_calls") or ():
-            chars += len((call.get("function") or {}).get("arguments") or "")
-            chars += len((call.get("custom") or {}).get("input") or "")
+        chars += call_chars(message.get("tool_calls") or ())
+    return chars
+
+
+def call_chars(calls: Any) -> int:
+    """The characters of tool calls' arguments (a custom tool's input), whole or a stream's pieces of them."""
+    chars = 0
+    for call in calls if isinstance(calls, list | tuple) else ():
+        if isinstance(call, Mapping):
+            function, custom = call.get("function"), call.get("custom")
+            chars += len(function.get("arguments") or "") if isinstance(function, Mapping) else 0
+            chars += len(custom.get("input") or "") if isinstance(custom, Mapping) else 0
     return chars

@@ -9,7 +9,7 @@ import pytest
 
 from gateway.catalogue import load_catalogue
 from gateway.errors import UnsupportedByDeployment
-from gateway.providers.adapt import adapted_request, refused_entry, token_cap
+from gateway.providers.adapt import adapted_request, refusal, refused_entry, token_cap
 from tests.conftest import MASTER_KEY
 from tests.mock_upstream import Reply, openai_answer, openai_stream
 
@@ -161,18 +161,20 @@ def test_gemini_refuses_what_its_endpoint_does_not_know_and_is_not_sent_openai_p
 def test_fireworks_takes_a_large_output_cap_only_on_a_stream():
     fireworks = deployment("deepseek-v4-pro@fireworks")
     for name in ("max_tokens", "max_completion_tokens"):
-        with pytest.raises(UnsupportedByDeployment, match=f"{name} of at most 4096 on a request that does not "
-                                                          "stream, got 8192") as caught:
-            adapted_request({"messages": HI, name: 8192}, fireworks)
-        assert caught.value.param == name
+        # Routing refuses a client's request over the cap that does not stream ...
+        caught = refusal({"messages": HI, name: 8192}, fireworks)
+        assert caught is not None and caught.param == name
+        assert f"{name} of at most 4096 on a request that does not stream, got 8192" in caught.message
+        assert refusal({"messages": HI, name: 8192, "stream": True}, fireworks) is None
+        assert refusal({"messages": HI, name: 4096}, fireworks) is None
         assert adapted_request({"messages": HI, name: 8192, "stream": True}, fireworks)["max_tokens"] == 8192
-        assert adapted_request({"messages": HI, name: 4096}, fireworks)["max_tokens"] == 4096
+        # ... and the gateway's own call that does not stream (a streamed answer's repair) asks for what it takes.
+        assert adapted_request({"messages": HI, name: 8192}, fireworks)["max_tokens"] == 4096
     # The cap sent is max_completion_tokens when both are given (token_cap): that is the one counted.
-    assert adapted_request({"messages": HI, "max_tokens": 9000, "max_completion_tokens": 100},
-                           fireworks)["max_tokens"] == 100
-    with pytest.raises(UnsupportedByDeployment, match="max_completion_tokens"):
-        adapted_request({"messages": HI, "max_tokens": 100, "max_completion_tokens": 9000}, fireworks)
-    assert adapted_request({"messages": HI, "max_tokens": 8192}, deployment("deepseek-v4-pro@together"))
+    assert refusal({"messages": HI, "max_tokens": 9000, "max_completion_tokens": 100}, fireworks) is None
+    assert "max_completion_tokens" in refusal({"messages": HI, "max_tokens": 100, "max_completion_tokens": 9000},
+                                              fireworks).message
+    assert refusal({"messages": HI, "max_tokens": 8192}, deployment("deepseek-v4-pro@together")) is None
 
 
 def test_fireworks_is_not_sent_the_thought_signature_of_a_gemini_tool_call():
@@ -212,3 +214,27 @@ def test_a_long_answer_that_does_not_stream_is_not_sent_to_fireworks(gateway, up
         model="deepseek-v4-pro", messages=HI, response_format=SCHEMA_FORMAT, max_tokens=8192)
     assert whole.headers["x-gateway-deployment"] == "deepseek-v4-pro@self-hosted"
     assert not any("@fireworks/" in seen.path for seen in upstream.seen)
+
+
+def test_the_repair_of_a_long_streamed_answer_on_fireworks_asks_for_what_it_takes(gateway, upstream):
+    def hosts(path, body):
+        if "@together/" in path:
+            return Reply(status=503, json={"error": {"message": "overloaded"}})
+        if "@fireworks/" in path and not body.get("stream") and body.get("max_tokens", 0) > 4096:
+            return Reply(status=400, json={"error": {"message": "Requests with max_tokens > 4096 must have "
+                                                     "stream=true", "type": "invalid_request_error"}})
+        if body.get("stream"):
+            return Reply(sse=openai_stream(body, ["Sure! ", "42"]))  # not the JSON the schema asks for
+        return Reply(json=openai_answer(body, '{"answer": 42}'))
+
+    upstream.handler = hosts
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    schema = {**SCHEMA_FORMAT, "json_schema": {"name": "s", "schema": {
+        "type": "object", "properties": {"answer": {"type": "integer"}}, "required": ["answer"]}}}
+    stream = client.chat.completions.with_raw_response.create(
+        model="deepseek-v4-pro", messages=HI, response_format=schema, max_tokens=8192, stream=True)
+    assert stream.headers["x-gateway-deployment"] == "deepseek-v4-pro@fireworks"
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream.parse() if chunk.choices)
+    assert text == '{"answer": 42}'
+    repair = upstream.seen[-1]
+    assert "@fireworks/" in repair.path and not repair.body.get("stream") and repair.body["max_tokens"] == 4096

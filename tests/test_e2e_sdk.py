@@ -178,6 +178,37 @@ def test_an_answer_without_usage_is_billed_as_estimated_streamed_or_not(gateway,
     assert not [c for c in sdk.chat.completions.create(model="gpt-5.5", messages=messages, stream=True) if c.usage]
 
 
+def test_unchecked_tool_calls_without_usage_are_estimated_alike_streamed_or_not(gateway, upstream):
+    # n=2 answers are relayed unchecked; their tool-call arguments are output all the same.
+    arguments = '{"city": "' + "x" * 390 + '"}'
+    call = {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": arguments}}
+
+    def reply(path, body):
+        if body.get("stream"):
+            head = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": body["model"]}
+            return Reply(sse=[
+                {**head, "choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [
+                    {"index": 0, **call}]}, "finish_reason": None}]},
+                {**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+                {**head, "choices": [], "usage": {}},  # an empty usage object: reports nothing
+                b"data: [DONE]\n\n"])
+        answer = openai_answer(body)
+        answer["choices"] = [{"index": 0, "finish_reason": "tool_calls",
+                              "message": {"role": "assistant", "content": None, "tool_calls": [call]}}]
+        answer["usage"] = {}
+        return Reply(json=answer)
+
+    upstream.handler = reply
+    sdk = client(gateway)
+    request = {"model": "gpt-5.5", "messages": [{"role": "user", "content": "weather?"}], "tools": TOOLS, "n": 2}
+    whole = sdk.chat.completions.create(**request)
+    chunks = list(sdk.chat.completions.create(**request, stream=True, stream_options={"include_usage": True}))
+    plain, streamed = gateway.recorder.records[-2:]
+    assert plain.usage == streamed.usage and plain.usage.output == (len(arguments) + 3) // 4
+    assert whole.usage.completion_tokens == plain.usage.output
+    assert [c.usage.completion_tokens for c in chunks if c.usage] == [plain.usage.output]  # one usage chunk
+
+
 def test_custom_tools_and_allowed_tools_pass_through_unchanged(gateway, upstream):
     grammar = {"type": "custom", "custom": {"name": "sql", "description": "one SQL query",
                                             "format": {"type": "grammar", "grammar": {"syntax": "lark",

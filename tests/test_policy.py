@@ -150,6 +150,34 @@ def test_unavailable_deployments_are_skipped_and_reported():
         decide(POLICY, CATALOGUE, None, facts("cheap"), OPEN, AT, unavailable=no_deepseek)
 
 
+def image_facts(model="auto"):
+    from functools import partial
+
+    from gateway.providers.adapt import refusal
+    body = {"model": model, "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}
+    inputs = frozenset({"image"})
+    return RequestFacts(model, 1000, refusal=partial(refusal, body, inputs=inputs), inputs=inputs)
+
+
+def test_an_image_prompt_goes_to_a_model_that_takes_images_and_their_outage_is_a_503_not_a_400():
+    plan = plan_for("N4", f=image_facts())  # DeepSeek V4 Pro cannot take it; its fallback can
+    assert plan.model.name == "claude-opus-4.7"
+    assert "deepseek-v4-pro takes no image input" in " ".join(plan.reasons)
+
+    def frontier_down(d):
+        return "unavailable: circuit open after repeated failures" if d.operator in (
+            "anthropic", "openai", "google") else None
+
+    with pytest.raises(NoDeploymentAvailable, match="retry shortly"):
+        plan_for("N4", f=image_facts(), unavailable=frontier_down)
+    with pytest.raises(NoDeploymentAvailable, match="retry shortly"):
+        decide(POLICY, CATALOGUE, None, image_facts("gpt-5.5"), OPEN, AT, unavailable=frontier_down)
+    # A text model asked for by name is the client's mistake: a 400 on messages.
+    with pytest.raises(InvalidRequest, match="deepseek-v4-pro takes no image input") as refused:
+        decide(POLICY, CATALOGUE, None, image_facts("deepseek-v4-pro"), OPEN, AT)
+    assert refused.value.param == "messages"
+
+
 def test_candidates_carry_estimated_costs():
     plan = plan_for("P1", f=facts(prompt=400_000, max_out=100_000))
     by_model = {c.model: c for c in plan.candidates}

@@ -300,4 +300,4 @@ def test_a_prompt_with_audio_that_no_model_of_its_route_takes_goes_to_one_that_d
     assert [seen.path for seen in upstream.seen] == ["/gemini-3.1-pro@google/v1/chat/completions"]
     explained = httpx.post(gateway.base_url + "/routing/explain", headers={**AUTH, "x-gateway-category": "N4"},
                            json={"model": "auto", "messages": [{"role": "user", "content": [audio]}]}).json()
-    assert "takes audio input: one that does" in " ".join(explained["reasons"])
+    assert "can take audio input now: one that can" in " ".join(explained["reasons"])

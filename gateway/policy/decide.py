@@ -152,7 +152,10 @@ def _refuse(candidates: list[Candidate], subject: str, facts: RequestFacts, cata
         asked = f" with max_tokens {facts.max_output_tokens}" if facts.max_output_tokens else ""
         return InvalidRequest(f"the prompt (~{facts.prompt_tokens} tokens){asked} fits no model {subject} may use: "
                               f"{details}", param="max_tokens" if asked else "messages", code="context_length_exceeded")
-    if candidates and all(UNAVAILABLE in c.reason for c in candidates if not c.allowed):
+    # Models that take no input the prompt carries (an image, say) say nothing of an outage of those that do.
+    refused = [c for c in candidates if not c.allowed]
+    takers = [c for c in refused if catalogue.models[c.model].takes(facts.inputs)] if facts.inputs else refused
+    if takers and all(UNAVAILABLE in c.reason for c in takers):
         fix = ("set the upstream key (or run with GATEWAY_SIMULATE=1 for offline simulated upstreams)"
                if KEY_NOT_SET in details else "retry shortly")
         return NoDeploymentAvailable(f"{subject} has no usable deployment ({details}); {fix}.")
@@ -221,8 +224,8 @@ def decide(policy: Policy, catalogue: Catalogue, classification: Classified | No
         attempts, candidates = more_attempts, candidates + more
         if attempts:
             kinds = " and ".join(sorted(facts.inputs))
-            reasons.append(f"no model of the route, its fallbacks or the last resort takes {kinds} input: "
-                           "one that does")
+            reasons.append(f"no model of the route, its fallbacks or the last resort can take {kinds} input now: "
+                           "one that can")
     if not attempts:
         raise _refuse(candidates, f"category {classification.category if classification else 'unknown'}", facts,
                       catalogue, constraints)

@@ -47,6 +47,10 @@ NOTHING_RECALLED = Recalled()
 def adapted_request(body: dict[str, Any], deployment: Deployment, recalled: Recalled | None = None) -> dict[str, Any]:
     """The request as `deployment` takes it (the same object when nothing needs to change); what it cannot take
     is an `UnsupportedByDeployment`. `recalled` is what is known of its earlier tool calls."""
+    if deployment.non_streaming_max_tokens is not None and not body.get("stream"):
+        # Routing keeps a client's request over the cap off the deployment (refusal): one sent here anyway is the
+        # gateway's own, the repair or escalation of a streamed answer, and asks for at most what it takes.
+        body = output_capped(body, deployment.non_streaming_max_tokens)
     refused = refusal(body, deployment)
     if refused is not None:
         raise refused
@@ -123,6 +127,12 @@ def _output_cap_refusal(body: Mapping[str, Any], deployment: Deployment, limit: 
     return UnsupportedByDeployment(f"{deployment.name} takes {name} of at most {limit} on a request that does not "
                                    f"stream, got {cap}; stream the request, lower {name}, or ask another model",
                                    param=name)
+
+
+def output_capped(body: dict[str, Any], limit: int) -> dict[str, Any]:
+    """The request with an output cap over `limit` lowered to it (the same object when none is)."""
+    over = [name for name in TOKEN_CAPS if isinstance(body.get(name), int) and body[name] > limit]
+    return {**body, **dict.fromkeys(over, limit)} if over else body
 
 
 def thinking_disabled(body: Mapping[str, Any]) -> bool:
