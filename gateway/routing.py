@@ -81,7 +81,8 @@ def request_facts(body: Mapping[str, Any], body_bytes: int, inputs: frozenset[st
     # A field only OpenAI-compatible upstreams take keeps the plan off Anthropic deployments.
     unsupported = unsupported_field(body)
     return RequestFacts(body["model"], max(1, body_bytes // 4), max_output, bool(body.get("tools")),
-                        unsupported[0] if unsupported else None, partial(refusal, body, inputs=inputs), inputs)
+                        unsupported[0] if unsupported else None,
+                        partial(refusal, body, inputs=inputs) if inputs else partial(refusal, body), inputs)
 
 
 async def route(ctx: GatewayContext, headers: Headers, caller: Caller, body: Mapping[str, Any],

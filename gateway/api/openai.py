@@ -99,11 +99,11 @@ async def chat_completions(request: Request) -> Response:
     caller = authenticate(request, ctx.settings.master_key, ctx.keys)
     raw = await read_body(request, ctx.settings.max_body_bytes)
     body = parse_chat_request(raw)
-    size = prompt_bytes(body, len(raw)) if b'"image_url"' in raw else len(raw)
+    inputs = input_kinds(body, raw)
+    size = prompt_bytes(body, len(raw)) if "image" in inputs else len(raw)
     admission = await ctx.guard.admit(caller, size // 4)
     try:
-        routed = await routing.route(ctx, request.headers, caller, body, size, admission.soft_limited,
-                                     input_kinds(body, raw))
+        routed = await routing.route(ctx, request.headers, caller, body, size, admission.soft_limited, inputs)
     except GatewayError as exc:  # no model may serve it (unknown, too long, refused, all unavailable)
         _refused(ctx, request_id, caller.key_id, caller.team, body, exc, started)
         raise
