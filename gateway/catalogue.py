@@ -72,7 +72,7 @@ class Model:
     description: str
     context_window: int
     deployments: tuple[Deployment, ...]
-    inputs: frozenset[str] | None = None  # what its prompts may carry besides text (None: anything)
+    inputs: frozenset[str] | None = None  # what its prompts may carry ("text", "image", ...; None: anything)
 
     def takes(self, inputs: frozenset[str]) -> bool:
         """Whether its prompts may carry those kinds of input ("image", "audio", "file")."""

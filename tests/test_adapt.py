@@ -189,7 +189,9 @@ def test_fireworks_is_not_sent_the_thought_signature_of_a_gemini_tool_call():
     assert body["messages"][1]["tool_calls"][0] is call  # the client's request is not changed
 
 
-def test_a_long_answer_that_does_not_stream_is_not_sent_to_fireworks(gateway, upstream):
+def together_down_and_fireworks_capped(streamed: list[str]):
+    """An upstream handler: Together overloaded, Fireworks refusing a cap over 4096 without a stream (as its API
+    does), streams answered with `streamed`, other requests with the JSON {"answer": 42}."""
     def hosts(path, body):
         if "@together/" in path:
             return Reply(status=503, json={"error": {"message": "overloaded"}})
@@ -197,10 +199,14 @@ def test_a_long_answer_that_does_not_stream_is_not_sent_to_fireworks(gateway, up
             return Reply(status=400, json={"error": {"message": "Requests with max_tokens > 4096 must have "
                                                      "stream=true", "type": "invalid_request_error"}})
         if body.get("stream"):
-            return Reply(sse=openai_stream(body, ['{"answer": ', '42}']))
+            return Reply(sse=openai_stream(body, streamed))
         return Reply(json=openai_answer(body, '{"answer": 42}'))
 
-    upstream.handler = hosts
+    return hosts
+
+
+def test_a_long_answer_that_does_not_stream_is_not_sent_to_fireworks(gateway, upstream):
+    hosts = upstream.handler = together_down_and_fireworks_capped(['{"answer": ', '42}'])
     client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
     # A json_schema format skips DeepSeek's API, and Together is down: Fireworks is next for a stream ...
     stream = client.chat.completions.with_raw_response.create(
@@ -217,17 +223,7 @@ def test_a_long_answer_that_does_not_stream_is_not_sent_to_fireworks(gateway, up
 
 
 def test_the_repair_of_a_long_streamed_answer_on_fireworks_asks_for_what_it_takes(gateway, upstream):
-    def hosts(path, body):
-        if "@together/" in path:
-            return Reply(status=503, json={"error": {"message": "overloaded"}})
-        if "@fireworks/" in path and not body.get("stream") and body.get("max_tokens", 0) > 4096:
-            return Reply(status=400, json={"error": {"message": "Requests with max_tokens > 4096 must have "
-                                                     "stream=true", "type": "invalid_request_error"}})
-        if body.get("stream"):
-            return Reply(sse=openai_stream(body, ["Sure! ", "42"]))  # not the JSON the schema asks for
-        return Reply(json=openai_answer(body, '{"answer": 42}'))
-
-    upstream.handler = hosts
+    upstream.handler = together_down_and_fireworks_capped(["Sure! ", "42"])  # not the JSON the schema asks for
     client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
     schema = {**SCHEMA_FORMAT, "json_schema": {"name": "s", "schema": {
         "type": "object", "properties": {"answer": {"type": "integer"}}, "required": ["answer"]}}}
