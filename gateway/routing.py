@@ -56,10 +56,13 @@ def trusted_category(headers: Headers, caller: Caller, constraints: Constraints)
 def conversation_key(messages: list[Mapping[str, Any]], scope: str = "") -> tuple[str | None, bool]:
     """(hash of the conversation's opening turns within `scope`, whether this request is its first turn).
 
-    The scope (the caller's team, or key) keeps two tenants who open with the same words apart.
+    The first turn is the first user message with nothing answered after it: the requests of a tool loop
+    (user, assistant tool calls, tool results, ...) carry one user message too, and belong to the conversation's
+    model. The scope (the caller's team, or key) keeps two tenants who open with the same words apart.
     """
     opening = []
     user_turns = 0
+    answered = False
     for message in messages:
         if message.get("role") == "user":
             user_turns += 1
@@ -67,11 +70,13 @@ def conversation_key(messages: list[Mapping[str, Any]], scope: str = "") -> tupl
                 opening.append(message)
         elif user_turns == 0:
             opening.append(message)
+        else:
+            answered = True
     if not user_turns:
         return None, False
     opening_bytes = orjson.dumps(opening, option=orjson.OPT_SORT_KEYS)
     digest = hashlib.blake2b(scope.encode() + b"\0" + opening_bytes, digest_size=16).hexdigest()
-    return f"sticky:{digest}", user_turns == 1
+    return f"sticky:{digest}", user_turns == 1 and not answered
 
 
 def request_facts(body: Mapping[str, Any], body_bytes: int, inputs: frozenset[str] = frozenset()) -> RequestFacts:

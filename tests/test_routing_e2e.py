@@ -168,6 +168,24 @@ def test_sticky_conversation_stays_on_the_first_model(gateway, upstream):
     assert raw.headers["x-gateway-model"] == "deepseek-v4-pro"  # stays where the conversation started
 
 
+def test_the_requests_of_a_tool_loop_stay_on_the_model_that_served_its_first_turn(gateway, upstream):
+    # Every request of a tool loop carries one user message; only the first is the conversation's first turn.
+    client = sdk(gateway)
+    call = {"id": "call_1", "type": "function", "function": {"name": "read_file", "arguments": '{"path": "a.py"}'}}
+    opening = [{"role": "system", "content": "You are a coding agent."},
+               {"role": "user", "content": "Refactor the billing module across all files."}]
+    raw = client.chat.completions.with_raw_response.create(model="auto", messages=opening,
+                                                           extra_headers={"x-gateway-category": "P1"})
+    assert raw.headers["x-gateway-model"] == "claude-opus-4.7"
+    loop = [*opening, {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "Traceback (most recent call last): ..."}]
+    for category in ("P10", "N4"):  # what the tool results alone would be routed as
+        raw = client.chat.completions.with_raw_response.create(model="auto", messages=loop,
+                                                               extra_headers={"x-gateway-category": category})
+        assert raw.headers["x-gateway-model"] == "claude-opus-4.7", category  # and it does not re-pin either
+    assert conversation_key(loop)[1] is False and conversation_key(opening)[1] is True
+
+
 def test_a_first_turn_served_by_a_fallback_in_an_outage_does_not_pin_the_conversation(start_gateway, upstream):
     from tests.mock_upstream import Reply, default_handler
 
