@@ -257,6 +257,56 @@ class ToolCallAssembler:
         return {"role": "assistant", "content": content, **({"tool_calls": calls} if calls else {})}
 
 
+class _ChoiceCalls:
+    """The calls of one streamed choice: each call id's index, and each upstream index's."""
+
+    __slots__ = ("by_id", "by_upstream", "last")
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, int] = {}
+        self.by_upstream: dict[Any, int] = {}
+        self.last: int | None = None
+
+    def number(self, call: dict[str, Any]) -> None:
+        call_id, upstream = call.get("id"), call.get("index")
+        if isinstance(call_id, str) and call_id:
+            index = self.by_id.setdefault(call_id, len(self.by_id))  # a new id is a new call
+        elif upstream is not None and upstream in self.by_upstream:
+            index = self.by_upstream[upstream]
+        elif self.last is not None and upstream is None:
+            index = self.last  # an indexless piece continues the call before it
+        else:
+            index = self.by_id.setdefault(f"#{upstream}", len(self.by_id))  # a call that never names its id
+        if upstream is not None:
+            self.by_upstream[upstream] = index
+        call["index"] = self.last = index
+
+
+@dataclass(slots=True)
+class StreamedCallIndexes:
+    """Numbers a stream's tool-call deltas as OpenAI does (each call its own `index`, in order), by call id.
+
+    Gemini's OpenAI-compatible endpoint leaves `index` out, or gives parallel calls the same one: folded by index
+    (by the assembler, or the client's SDK), two calls would become one whose arguments are two JSON objects.
+    A well-numbered stream keeps its numbers.
+    """
+
+    choices: dict[Any, _ChoiceCalls] = field(default_factory=dict)
+
+    def number(self, chunk: Mapping[str, Any]) -> None:
+        """Give each tool-call delta of the chunk its index (in place)."""
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") if isinstance(choice, Mapping) else None
+            calls = delta.get("tool_calls") if isinstance(delta, Mapping) else None
+            if isinstance(calls, list):
+                state = self.choices.get(choice.get("index", 0))
+                if state is None:
+                    state = self.choices[choice.get("index", 0)] = _ChoiceCalls()
+                for call in calls:
+                    if isinstance(call, dict):
+                        state.number(call)
+
+
 def tool_call_chunks(template: Mapping[str, Any], calls: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """OpenAI chunks that deliver complete tool calls (one chunk per call)."""
     chunks = []

@@ -578,6 +578,24 @@ def streamed_call(arguments):
 UPSTREAM_USAGE = {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500}
 
 
+@pytest.mark.parametrize("checked", [True, False])
+def test_parallel_calls_streamed_without_an_index_reach_the_client_as_two_calls(gateway, upstream, checked):
+    # Gemini's OpenAI-compatible endpoint leaves tool_calls[].index out.
+    calls = [{"id": "fc-1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
+             {"id": "fc-2", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]
+    upstream.handler = lambda path, body: Reply(sse=[
+        tool_chunk({"role": "assistant", "content": None}), tool_chunk({"tool_calls": calls}),
+        tool_chunk({}, "tool_calls"), b"data: [DONE]\n\n"])
+    client = openai.OpenAI(base_url=gateway.base_url, api_key=MASTER_KEY, max_retries=0)
+    request = {"model": "gemini-3.1-pro", "messages": [{"role": "user", "content": "weather in Paris and Oslo?"}],
+               "tools": TOOLS if checked else [{"type": "custom", "custom": {"name": "sql"}}, *TOOLS]}
+    with client.chat.completions.stream(**request) as stream:  # the SDK's helper folds deltas by index
+        final = stream.get_final_completion()
+    assert [(c.id, c.function.arguments) for c in final.choices[0].message.tool_calls] == [
+        ("fc-1", '{"city": "Paris"}'), ("fc-2", '{"city": "Oslo"}')]
+    assert len(upstream.seen) == 1  # valid as sent: no repair
+
+
 @pytest.mark.parametrize("arguments, repairs", [('{"city": "Rome"}', 0), ('{"town": "Rome"}', 1)])
 def test_a_finish_reason_sent_twice_gives_one_checked_call(gateway, upstream, arguments, repairs):
     # Some upstreams repeat the choice, finish_reason included, in the usage chunk.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.toolcalls import (
+    StreamedCallIndexes,
     ToolCallAssembler,
     answer_problems,
     needs_validation,
@@ -145,3 +146,40 @@ def test_allowed_tools_limit_the_calls_and_custom_tools_are_not_checked():
     assert any("calls none" in p for p in answer_problems(message(content="no"), request))
     custom = {**REQUEST, "tools": [*REQUEST["tools"], {"type": "custom", "custom": {"name": "sql"}}]}
     assert needs_validation(REQUEST) and not needs_validation(custom)
+
+
+def numbered(deltas_per_chunk: list[list[dict]]) -> list[list[int]]:
+    indexes = StreamedCallIndexes()
+    seen = []
+    for deltas in deltas_per_chunk:
+        indexes.number({"choices": [{"index": 0, "delta": {"tool_calls": deltas}}]})
+        seen.append([delta["index"] for delta in deltas])
+    return seen
+
+
+def piece(call_id=None, name=None, arguments="", index=None):
+    delta = {"function": {"arguments": arguments, **({"name": name} if name else {})}}
+    return {**delta, **({"id": call_id} if call_id else {}), **({"index": index} if index is not None else {})}
+
+
+def test_streamed_calls_are_numbered_by_their_ids_as_openai_numbers_them():
+    # OpenAI's own numbering is kept.
+    assert numbered([[piece("a", "f", "", 0)], [piece(arguments="{}", index=0)], [piece("b", "g", "", 1)],
+                     [piece(arguments="{}", index=1)]]) == [[0], [0], [1], [1]]
+    # Gemini's OpenAI-compatible endpoint: parallel calls without an index, or all at index 0, and argument
+    # pieces without either that continue the call before them.
+    assert numbered([[piece("a", "f", "{}"), piece("b", "g", "{}")]]) == [[0, 1]]
+    assert numbered([[piece("a", "f", "", 0)], [piece(arguments="{}")], [piece("b", "g", "", 0)],
+                     [piece(arguments="{}", index=0)]]) == [[0], [0], [1], [1]]
+    assert numbered([[piece(name="f", arguments="{}", index=3)], [piece(arguments="", index=3)]]) == [[0], [0]]
+
+
+def test_two_indexless_calls_assemble_as_two():
+    indexes, assembler = StreamedCallIndexes(), ToolCallAssembler()
+    for deltas in ([piece("a", "forecast", '{"city": "Paris"}'), piece("b", "now", "{}")],):
+        chunk = {"choices": [{"index": 0, "delta": {"tool_calls": deltas}}]}
+        indexes.number(chunk)
+        assembler.add(chunk["choices"][0]["delta"]["tool_calls"])
+    message = assembler.message()
+    assert [(c["id"], c["function"]["name"]) for c in message["tool_calls"]] == [("a", "forecast"), ("b", "now")]
+    assert answer_problems(message, REQUEST, "tool_calls") == []

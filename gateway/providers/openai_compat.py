@@ -24,6 +24,7 @@ from gateway.providers.tool_turn_memory import (
     turns_lacking_reasoning,
 )
 from gateway.settings import Settings
+from gateway.toolcalls import StreamedCallIndexes
 from gateway.usage import Usage, from_openai, produced_chars
 
 
@@ -41,6 +42,7 @@ class OpenAIChunkStream:
         self._events = SSEReader(response, deployment, whole=lambda: self._finished)
         self._on_failure = on_failure
         self._turns = turns  # what a tool-call answer carries that its API wants back, kept once it is whole
+        self._call_indexes: StreamedCallIndexes | None = None  # from the first tool-call delta on
         self.usage: Usage | None = None
 
     @property
@@ -85,6 +87,10 @@ class OpenAIChunkStream:
                 raise UpstreamError(f"upstream {self._deployment.name} sent a malformed stream chunk: {problem}")
             if chunk.get("usage"):
                 self.usage = from_openai(chunk["usage"])
+            if b'"tool_calls"' in data:
+                if self._call_indexes is None:
+                    self._call_indexes = StreamedCallIndexes()
+                self._call_indexes.number(chunk)
             if turns is not None:
                 turns.add(chunk)
             if not finished:
