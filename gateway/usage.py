@@ -64,6 +64,18 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
+def with_cached_tokens(usage: Any) -> None:
+    """Give usage in DeepSeek's shape (`prompt_cache_hit_tokens`) OpenAI's `prompt_tokens_details.cached_tokens`
+    too (in place), so that a client reading OpenAI's field finds the cached tokens on every route."""
+    if not isinstance(usage, dict) or "prompt_cache_hit_tokens" not in usage:
+        return
+    details = usage.get("prompt_tokens_details")
+    if not isinstance(details, dict):
+        details = usage["prompt_tokens_details"] = {}
+    if details.get("cached_tokens") is None:
+        details["cached_tokens"] = _int(usage["prompt_cache_hit_tokens"])
+
+
 def from_openai(usage: Mapping[str, Any] | None) -> Usage:
     """OpenAI-compatible usage (OpenAI, DeepSeek, Together, Fireworks, Gemini, vLLM, worker).
 

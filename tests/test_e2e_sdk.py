@@ -146,6 +146,28 @@ def test_stream_and_non_stream_price_the_same_usage_identically(gateway, upstrea
     assert plain.cost_usd == streamed.cost_usd > 0
 
 
+def test_deepseeks_cache_hits_reach_the_client_as_openais_cached_tokens_too(gateway, upstream):
+    # DeepSeek reports prompt_cache_hit_tokens only; SDK users read usage.prompt_tokens_details.cached_tokens.
+    usage = {"prompt_tokens": 5000, "completion_tokens": 300, "total_tokens": 5300,
+             "prompt_cache_hit_tokens": 4096, "prompt_cache_miss_tokens": 904}
+
+    def reply(path, body):
+        if body.get("stream"):
+            return Reply(sse=openai_stream(body, ["x"], usage=dict(usage)))
+        return Reply(json=openai_answer(body, usage=dict(usage)))
+
+    upstream.handler = reply
+    sdk = client(gateway)
+    whole = sdk.chat.completions.create(model="deepseek-v4-pro", messages=[{"role": "user", "content": "q"}])
+    chunks = list(sdk.chat.completions.create(model="deepseek-v4-pro", messages=[{"role": "user", "content": "q"}],
+                                              stream=True, stream_options={"include_usage": True}))
+    for reported in (whole.usage, chunks[-1].usage):
+        assert reported.prompt_tokens_details.cached_tokens == 4096
+        assert reported.model_extra["prompt_cache_hit_tokens"] == 4096  # DeepSeek's own fields stay
+    plain, streamed = gateway.recorder.records[-2:]
+    assert plain.usage.cached_input == streamed.usage.cached_input == 4096  # billed once, not twice
+
+
 def test_an_answer_without_usage_is_billed_as_estimated_streamed_or_not(gateway, upstream):
     text = "A fairly long answer. " * 50
 

@@ -25,7 +25,7 @@ from gateway.providers.tool_turn_memory import (
 )
 from gateway.settings import Settings
 from gateway.toolcalls import StreamedCallIndexes
-from gateway.usage import Usage, from_openai, produced_chars
+from gateway.usage import Usage, from_openai, produced_chars, with_cached_tokens
 
 
 class OpenAIChunkStream:
@@ -87,6 +87,7 @@ class OpenAIChunkStream:
                 raise UpstreamError(f"upstream {self._deployment.name} sent a malformed stream chunk: {problem}")
             if chunk.get("usage"):
                 self.usage = from_openai(chunk["usage"])
+                with_cached_tokens(chunk["usage"])
             if b'"tool_calls"' in data:
                 if self._call_indexes is None:
                     self._call_indexes = StreamedCallIndexes()
@@ -205,6 +206,7 @@ class OpenAICompatProvider:
         if deployment.keeps_tool_turns and body.get("tools"):
             self._turns.remember_answer(answer, caller, deployment.tool_turn_reasoning, deployment.thought_signatures)
         reported = answer.get("usage")
+        with_cached_tokens(reported)
         return Completion(answer, from_openai(reported) if reported else None)
 
     async def open_stream(self, deployment: Deployment, body: dict[str, Any], caller: str = "") -> OpenAIChunkStream:
