@@ -258,25 +258,38 @@ class ToolCallAssembler:
 
 
 class _ChoiceCalls:
-    """The calls of one streamed choice: each call id's index, and each upstream index's."""
+    """The calls of one streamed choice: how many, the index of each call id and of each upstream index, and
+    which calls have named their id."""
 
-    __slots__ = ("by_id", "by_upstream", "last")
+    __slots__ = ("count", "by_id", "by_upstream", "named", "last")
 
     def __init__(self) -> None:
+        self.count = 0
         self.by_id: dict[str, int] = {}
         self.by_upstream: dict[Any, int] = {}
+        self.named: set[int] = set()
         self.last: int | None = None
+
+    def _new(self) -> int:
+        self.count += 1
+        return self.count - 1
 
     def number(self, call: dict[str, Any]) -> None:
         call_id, upstream = call.get("id"), call.get("index")
+        known = self.by_upstream.get(upstream) if upstream is not None else None
         if isinstance(call_id, str) and call_id:
-            index = self.by_id.setdefault(call_id, len(self.by_id))  # a new id is a new call
-        elif upstream is not None and upstream in self.by_upstream:
-            index = self.by_upstream[upstream]
-        elif self.last is not None and upstream is None:
+            index = self.by_id.get(call_id)
+            if index is None:
+                # A new id is a new call, unless it names the call its upstream index started without one.
+                index = known if known is not None and known not in self.named else self._new()
+                self.by_id[call_id] = index
+                self.named.add(index)
+        elif known is not None:
+            index = known
+        elif upstream is None and self.last is not None:
             index = self.last  # an indexless piece continues the call before it
         else:
-            index = self.by_id.setdefault(f"#{upstream}", len(self.by_id))  # a call that never names its id
+            index = self._new()  # a call that has not named its id yet
         if upstream is not None:
             self.by_upstream[upstream] = index
         call["index"] = self.last = index

@@ -172,6 +172,9 @@ def test_streamed_calls_are_numbered_by_their_ids_as_openai_numbers_them():
     assert numbered([[piece("a", "f", "", 0)], [piece(arguments="{}")], [piece("b", "g", "", 0)],
                      [piece(arguments="{}", index=0)]]) == [[0], [0], [1], [1]]
     assert numbered([[piece(name="f", arguments="{}", index=3)], [piece(arguments="", index=3)]]) == [[0], [0]]
+    # A call whose id comes after its first piece stays one call; the next call is the next index.
+    assert numbered([[piece(name="f", index=0)], [piece("a", arguments="{}", index=0)], [piece("b", "g", "{}", 1)]]) \
+        == [[0], [0], [1]]
 
 
 def test_two_indexless_calls_assemble_as_two():
